@@ -1,0 +1,83 @@
+//! keytrail's engine: CloudTrail as a table for Apache DataFusion.
+//!
+//! ```text
+//!  sources ──► decode ──► normalize + enrich ──► Arrow batches ──► DataFusion (SQL, rules)
+//!  files,      gzip,      ECS columns,           projected          ──► query results,
+//!  S3 layout,  Records,   AS number/org,         columns only           alerts, reports
+//!  s3://, -    NDJSON…    country
+//! ```
+//!
+//! [`CloudTrailTable`] is a [`datafusion::catalog::TableProvider`]: each scan fetches objects
+//! ahead (in parallel for S3), and one partition per core decodes them into batches, building
+//! only the columns the plan needs. Columns that read inside the flattened JSON objects exist
+//! only when a query names them ([`names_in_query`]). What cannot be read is counted in a
+//! shared [`ReadReport`] instead of failing the query, unless `strict` is set.
+
+mod read;
+mod report;
+mod table;
+
+use std::sync::Arc;
+
+use datafusion::error::Result;
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use keytrail_ecs::{Enrichment, TableSchema};
+use keytrail_source::Sources;
+
+pub use read::ReadOptions;
+pub use report::{ReadError, ReadReport};
+pub use table::CloudTrailTable;
+
+/// The table's name in SQL.
+pub const TABLE_NAME: &str = "cloudtrail";
+
+/// The column names in a query's text that read inside a flattened object, such as
+/// `"aws.cloudtrail.flattened.request_parameters.userName"`. Text-based on purpose: it works
+/// for SQL and for every rule language, and a name that only occurs in a string literal
+/// merely adds an unused column.
+pub fn names_in_query(query: &str) -> Vec<&str> {
+    const PREFIX: &str = "aws.cloudtrail.flattened.";
+    let mut names = Vec::new();
+    let mut rest = query;
+    while let Some(at) = rest.find(PREFIX) {
+        let tail = &rest[at..];
+        let end = tail.find(|c: char| c.is_whitespace() || "\"'`,()[]=<>!;:".contains(c)).unwrap_or(tail.len());
+        names.push(tail[..end].trim_end_matches('.'));
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// A DataFusion session with the `cloudtrail` table registered over `sources`.
+pub fn session(
+    sources: Sources,
+    enrichment: Arc<Enrichment>,
+    schema: TableSchema,
+    options: ReadOptions,
+    report: Arc<ReadReport>,
+) -> Result<SessionContext> {
+    let config = SessionConfig::new().with_information_schema(true);
+    let context = SessionContext::new_with_config(config);
+    let table = CloudTrailTable::new(sources, enrichment, schema, options, report);
+    context.register_table(TABLE_NAME, Arc::new(table))?;
+    Ok(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_in_query;
+
+    #[test]
+    fn flattened_names_are_found_in_queries() {
+        let sql = r#"select "aws.cloudtrail.flattened.request_parameters.userName", count(*) from cloudtrail
+                     where "aws.cloudtrail.flattened.response_elements.credentials.accessKeyId"='x' group by 1"#;
+        assert_eq!(
+            names_in_query(sql),
+            [
+                "aws.cloudtrail.flattened.request_parameters.userName",
+                "aws.cloudtrail.flattened.response_elements.credentials.accessKeyId"
+            ]
+        );
+        assert!(names_in_query("select 1").is_empty());
+    }
+}

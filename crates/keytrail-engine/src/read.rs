@@ -1,0 +1,109 @@
+//! One object, from bytes to rows: decompress, frame, normalize, enrich, append.
+
+use std::sync::atomic::Ordering;
+
+use keytrail_decode::{DecodeError, decompress, frame, utf8_prefix};
+use keytrail_ecs::{BatchBuilder, Col, Enrichment, Value, normalize_record};
+use keytrail_source::TimeRange;
+
+use crate::report::{ReadError, ReadReport};
+
+/// How records are read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Events outside the range are dropped (and the objects that can only hold such events
+    /// are never fetched).
+    pub time_range: TimeRange,
+    pub max_record_bytes: usize,
+    /// Stop at the first error instead of skipping and counting.
+    pub strict: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            time_range: TimeRange::default(),
+            max_record_bytes: keytrail_decode::DEFAULT_MAX_RECORD_BYTES,
+            strict: false,
+        }
+    }
+}
+
+/// Appends the object's events to `builder`, reporting what it skips. In strict mode the
+/// first error is returned instead.
+pub(crate) fn read_object(
+    name: &str,
+    bytes: Vec<u8>,
+    builder: &mut BatchBuilder,
+    enrichment: &Enrichment,
+    options: &ReadOptions,
+    report: &ReadReport,
+) -> Result<(), ReadError> {
+    report.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    let mut errors = ObjectErrors { name, strict: options.strict, report, first: None, any: false };
+
+    let (text, damage) = decompress(bytes);
+    if let Some(damage) = damage {
+        errors.add(damage);
+    }
+    let (text, damage) = utf8_prefix(&text);
+    if let Some(damage) = damage {
+        errors.add(damage);
+    }
+    let range = options.time_range;
+    let bounded = !range.is_unbounded();
+    let mut events = 0u64;
+    frame(text, options.max_record_bytes, &mut |record| {
+        if errors.first.is_some() {
+            return;
+        }
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => return errors.add(error),
+        };
+        match normalize_record(record.json, enrichment) {
+            Ok(event) => {
+                if bounded
+                    && let Value::Time(millis) = event.get(Col::Timestamp)
+                    && !in_range(*millis, &range)
+                {
+                    return;
+                }
+                builder.append(&event);
+                events += 1;
+            }
+            Err(message) => errors.add(DecodeError::record(record.position, message)),
+        }
+    });
+    report.events.fetch_add(events, Ordering::Relaxed);
+    if errors.any {
+        report.objects_with_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    errors.first.map_or(Ok(()), Err)
+}
+
+/// The errors of one object: reported as they come, or in strict mode the first one kept to
+/// stop the read.
+struct ObjectErrors<'r> {
+    name: &'r str,
+    strict: bool,
+    report: &'r ReadReport,
+    first: Option<ReadError>,
+    any: bool,
+}
+
+impl ObjectErrors<'_> {
+    fn add(&mut self, error: DecodeError) {
+        self.any = true;
+        let error = ReadError { object: self.name.to_string(), position: error.position, message: error.message };
+        if self.strict {
+            self.first.get_or_insert(error);
+        } else {
+            self.report.record(error);
+        }
+    }
+}
+
+fn in_range(millis: i64, range: &TimeRange) -> bool {
+    keytrail_ecs::millis_to_utc(millis).is_some_and(|t| range.contains(t))
+}

@@ -1,0 +1,119 @@
+//! What a read skipped, and why: counted per object, listed with the object and record, and
+//! optionally written to a file as it happens (`--errors FILE`).
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use keytrail_decode::Position;
+
+/// One record (or the rest of an object) that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub object: String,
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some(p) => write!(f, "{}: {p}: {}", self.object, self.message),
+            None => write!(f, "{}: {}", self.object, self.message),
+        }
+    }
+}
+
+/// Errors kept in memory for the summary; the rest are only counted (and written to the
+/// errors file, which has them all).
+const KEPT_ERRORS: usize = 1000;
+
+/// Shared by every partition of a read.
+#[derive(Default)]
+pub struct ReadReport {
+    pub objects_total: AtomicU64,
+    pub objects_read: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub events: AtomicU64,
+    pub skipped_records: AtomicU64,
+    pub objects_with_errors: AtomicU64,
+    pub objects_lost_partly: AtomicU64,
+    errors: Mutex<Vec<ReadError>>,
+    sink: Option<Mutex<Box<dyn Write + Send>>>,
+    failed_sink: AtomicBool,
+}
+
+impl fmt::Debug for ReadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadReport")
+            .field("events", &self.events)
+            .field("skipped_records", &self.skipped_records)
+            .finish()
+    }
+}
+
+impl ReadReport {
+    /// A report that also writes every error, one line each, to `sink`.
+    pub fn with_sink(sink: Box<dyn Write + Send>) -> ReadReport {
+        ReadReport { sink: Some(Mutex::new(sink)), ..ReadReport::default() }
+    }
+
+    pub(crate) fn record(&self, error: ReadError) {
+        if error.position.is_some() {
+            self.skipped_records.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.objects_lost_partly.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(sink) = &self.sink {
+            let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+            if writeln!(sink, "{error}").is_err() && !self.failed_sink.swap(true, Ordering::Relaxed) {
+                tracing::warn!("could not write to the errors file; errors are still counted");
+            }
+        }
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        if errors.len() < KEPT_ERRORS {
+            errors.push(error);
+        }
+    }
+
+    pub fn flush(&self) {
+        if let Some(sink) = &self.sink {
+            let _ = sink.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        }
+    }
+
+    /// The first errors met (up to a thousand).
+    pub fn errors(&self) -> Vec<ReadError> {
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `N events read; M records skipped in K files`, plus what was lost beyond records.
+    pub fn summary(&self) -> String {
+        let events = self.events.load(Ordering::Relaxed);
+        let skipped = self.skipped_records.load(Ordering::Relaxed);
+        let objects = self.objects_with_errors.load(Ordering::Relaxed);
+        let read = self.objects_read.load(Ordering::Relaxed);
+        let mut text = format!("{events} events read from {read} {}", plural(read, "file", "files"));
+        if skipped > 0 || objects > 0 {
+            text += &format!(
+                "; {skipped} {} skipped in {objects} {}",
+                plural(skipped, "record", "records"),
+                plural(objects, "file", "files")
+            );
+        }
+        let partly = self.objects_lost_partly.load(Ordering::Relaxed);
+        if partly > 0 {
+            text += &format!("; {partly} {} could not be read to the end", plural(partly, "file", "files"));
+        }
+        text
+    }
+
+    pub fn had_errors(&self) -> bool {
+        self.objects_with_errors.load(Ordering::Relaxed) > 0
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}

@@ -1,0 +1,177 @@
+//! Command-line arguments, settled once for every command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nIP to AS data: RouteViews, DB-IP (https://db-ip.com) and NRO, via ip-location-db; licensed CC BY 4.0."
+);
+
+#[derive(Parser)]
+#[command(name = "keytrail", version, long_version = LONG_VERSION, about = "Find stolen and leaked AWS credentials in CloudTrail logs.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args)]
+pub struct GlobalArgs {
+    /// Print only errors (no warnings, progress or summary).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more about what is done (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run SQL over the `cloudtrail` table of the given logs.
+    #[command(
+        after_help = "Columns have ECS names with dots: quote them, e.g.\n  keytrail query 'select \"event.action\", count(*) from cloudtrail group by 1 order by 2 desc' logs/"
+    )]
+    Query(QueryArgs),
+    /// List the columns of the `cloudtrail` table.
+    Schema(SchemaArgs),
+    /// Write the normalized, enriched events as Parquet (partitioned by date) or NDJSON.
+    Convert(ConvertArgs),
+    /// Write a realistic CloudTrail estate in the S3 layout, for trying keytrail out and for tests.
+    Simulate(SimulateArgs),
+    /// Manage the IP-to-AS database.
+    #[command(subcommand)]
+    Asn(AsnCommand),
+}
+
+/// Where events come from and how they are read.
+#[derive(Args, Clone)]
+pub struct ReadArgs {
+    /// Files or folders (recursive; the S3 layout is understood), s3://bucket/prefix, or - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Only events at or after this time (2024-05-01 or 2024-05-01T12:00:00Z); whole days and files before it are never opened.
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events at or before this time.
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Stop at the first unreadable record instead of skipping and counting it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Write every skipped record to FILE, one line each: file, record, reason.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+    /// Skip records larger than this many bytes (CloudTrail's own limit is 256 KB).
+    #[arg(long, value_name = "BYTES", default_value_t = keytrail_engine::ReadOptions::default().max_record_bytes)]
+    pub max_record_bytes: usize,
+    /// IP-to-AS database: keytrail's index (built by `keytrail asn build`) or a MaxMind GeoLite2-ASN .mmdb.
+    #[arg(long, value_name = "FILE", env = "KEYTRAIL_ASN_DB")]
+    pub asn_db: Option<PathBuf>,
+    /// GeoLite2 City or Country .mmdb for source.geo.* fields.
+    #[arg(long, value_name = "FILE", env = "KEYTRAIL_GEO_DB")]
+    pub geo_db: Option<PathBuf>,
+    /// AWS profile for s3:// inputs.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region for s3:// inputs.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// S3-compatible endpoint for s3:// inputs (path-style addressing).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// The SQL; the table is `cloudtrail`.
+    pub sql: String,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Output format; default: table on a terminal, NDJSON otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Args)]
+pub struct SchemaArgs {
+    /// Output format; default: table on a terminal, NDJSON otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    #[arg(long, value_enum)]
+    pub to: ConvertFormat,
+    /// Output: a folder for Parquet (one date=YYYY-MM-DD folder per day); a file, or - for stdout, for NDJSON.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum ConvertFormat {
+    Parquet,
+    Ndjson,
+}
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Folder to write the estate to (AWSLogs/… below it).
+    pub output: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+    #[arg(long, default_value_t = 30_000)]
+    pub events_per_day: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 3)]
+    pub accounts: u32,
+    /// First day of the estate.
+    #[arg(long, value_parser = parse_time)]
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Subcommand)]
+pub enum AsnCommand {
+    /// Compile the ip-location-db ASN CSVs (asn-ipv4.csv, asn-ipv6.csv) into keytrail's index.
+    Build {
+        /// Folder holding asn-ipv4.csv and asn-ipv6.csv (the unpacked npm package @ip-location-db/asn).
+        from: PathBuf,
+        /// Where to write the index; default: keytrail's data folder.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Look IPs up in the database keytrail would use.
+    Lookup {
+        ips: Vec<std::net::IpAddr>,
+        #[arg(long, value_name = "FILE", env = "KEYTRAIL_ASN_DB")]
+        asn_db: Option<PathBuf>,
+    },
+}
+
+/// `2024-05-01`, `2024-05-01T12:00:00Z` or any RFC 3339 time.
+pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.to_utc());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S") {
+        return Ok(t.and_utc());
+    }
+    Err(format!("'{text}' is not a date (2024-05-01) or an RFC 3339 time (2024-05-01T12:00:00Z)"))
+}

@@ -1,0 +1,20 @@
+mod asn;
+mod convert;
+mod query;
+mod schema;
+mod simulate;
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let quiet = cli.global.quiet;
+    match cli.command {
+        Command::Query(args) => query::run(args, quiet).await,
+        Command::Schema(args) => schema::run(args).await,
+        Command::Convert(args) => convert::run(args, quiet).await,
+        Command::Simulate(args) => simulate::run(args, quiet),
+        Command::Asn(command) => asn::run(command, quiet),
+    }
+}

@@ -1,0 +1,165 @@
+//! The command line end to end: the binary, its output formats, exit codes and messages.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn keytrail(args: &[&str]) -> Output {
+    keytrail_with_stdin(args, None)
+}
+
+fn keytrail_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keytrail"))
+        .args(args)
+        .env("KEYTRAIL_DATA_DIR", "/nonexistent/keytrail-test-data")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn invictus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/cloudtrail/invictus-ir-aws-dataset");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared/corpus is absent");
+        None
+    }
+}
+
+const EVENT: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEEXAMPLE01","userName":"alice"},"eventTime":"2024-05-01T10:00:00Z","eventSource":"sts.amazonaws.com","eventName":"GetSessionToken","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","requestParameters":{"durationSeconds":3600},"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLEEXAMPLE02","sessionToken":"IQoJb3JpZ2luX2VjEXAMPLESECRETTOKEN","expiration":"May 1, 2024, 11:00:00 AM"}},"requestID":"r1","eventID":"e1","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333"}"#;
+
+#[test]
+fn the_done_when_query_prints_2900() {
+    let Some(dir) = invictus() else { return };
+    let output = keytrail(&["query", "select count(*) as n from cloudtrail", dir.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), r#"{"n":2900}"#);
+    assert!(stderr(&output).contains("2900 events read"), "{}", stderr(&output));
+}
+
+#[test]
+fn reads_stdin_and_writes_every_format() {
+    let input = format!("{EVENT}\n{EVENT}\n");
+    let sql = r#"select "event.action" as action, "user.name", count(*) as calls from cloudtrail group by 1, 2"#;
+    let ndjson = keytrail_with_stdin(&["query", sql, "-"], Some(input.as_bytes()));
+    assert_eq!(
+        stdout(&ndjson).trim(),
+        r#"{"action":"GetSessionToken","user.name":"alice","calls":2}"#,
+        "{}",
+        stderr(&ndjson)
+    );
+    let csv = keytrail_with_stdin(&["query", "--format", "csv", sql, "-"], Some(input.as_bytes()));
+    assert_eq!(stdout(&csv), "action,user.name,calls\nGetSessionToken,alice,2\n");
+    let json = keytrail_with_stdin(&["query", "--format", "json", sql, "-"], Some(input.as_bytes()));
+    assert_eq!(stdout(&json).trim(), r#"[{"action":"GetSessionToken","user.name":"alice","calls":2}]"#);
+    let table = keytrail_with_stdin(&["query", "--format", "table", sql, "-"], Some(input.as_bytes()));
+    assert!(stdout(&table).contains("| GetSessionToken | alice     | 2     |"), "{}", stdout(&table));
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    let output = keytrail_with_stdin(&["query", "select * from cloudtrail", "-"], Some(EVENT.as_bytes()));
+    let text = stdout(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!text.contains("SECRETTOKEN"), "{text}");
+    assert!(text.contains("ASIAEXAMPLEEXAMPLE02") && text.contains("<redacted>"), "{text}");
+    let path = r#"select "aws.cloudtrail.flattened.response_elements.credentials.sessionToken" as t from cloudtrail"#;
+    let output = keytrail_with_stdin(&["query", path, "-"], Some(EVENT.as_bytes()));
+    assert_eq!(stdout(&output).trim(), r#"{"t":"<redacted>"}"#);
+}
+
+#[test]
+fn flattened_paths_are_columns() {
+    let sql = r#"select "aws.cloudtrail.flattened.request_parameters.durationSeconds" as d, "aws.cloudtrail.flattened.response_elements.credentials.accessKeyId" as k from cloudtrail"#;
+    let output = keytrail_with_stdin(&["query", sql, "-"], Some(EVENT.as_bytes()));
+    assert_eq!(stdout(&output).trim(), r#"{"d":"3600","k":"ASIAEXAMPLEEXAMPLE02"}"#, "{}", stderr(&output));
+}
+
+#[test]
+fn schema_lists_every_column() {
+    let output = keytrail(&["schema", "--format", "csv"]);
+    let text = stdout(&output);
+    assert!(text.starts_with("column,type,description\n"));
+    for column in [
+        "@timestamp",
+        "event.action",
+        "source.ip",
+        "aws.cloudtrail.user_identity.access_key_id",
+        "source.as.organization.name",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(&format!("{column},"))), "{column} missing");
+    }
+}
+
+#[test]
+fn errors_exit_2_with_a_clear_message() {
+    let output = keytrail(&["query", "select count(*) from cloudtrail", "/nonexistent/logs"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("/nonexistent/logs: no such file or folder"), "{}", stderr(&output));
+    let output = keytrail_with_stdin(&["query", "select event.action from cloudtrail", "-"], Some(EVENT.as_bytes()));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("quote them"), "{}", stderr(&output));
+}
+
+#[test]
+fn skipped_records_are_summarized_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.ndjson");
+    std::fs::write(&file, format!("{EVENT}\n{{\"eventTime\":\"2024-05-01T10:00:00Z\",\"eventName\":7}}\nnot json\n"))
+        .unwrap();
+    let errors = dir.path().join("errors.txt");
+    let output = keytrail(&[
+        "query",
+        "select count(*) as n from cloudtrail",
+        file.to_str().unwrap(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&output).trim(), r#"{"n":1}"#);
+    assert!(stderr(&output).contains("1 events read from 1 file; 2 records skipped in 1 file"), "{}", stderr(&output));
+    let listed = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.lines().all(|l| l.starts_with(file.to_str().unwrap())), "{listed}");
+    assert!(listed.contains(": line 2: ") && listed.contains(": line 3: "), "{listed}");
+    assert!(stderr(&output).contains("no ASN database"), "a missing database is warned about once");
+}
+
+#[test]
+fn converts_to_parquet_by_date_and_to_nested_ndjson() {
+    let Some(dir) = invictus() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let parquet = out.path().join("parquet");
+    let output = keytrail(&["convert", dir.to_str().unwrap(), "--to", "parquet", "-o", parquet.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let days: Vec<String> =
+        std::fs::read_dir(&parquet).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(days.iter().all(|d| d.starts_with("date=")) && !days.is_empty(), "{days:?}");
+
+    let ndjson = out.path().join("events.ndjson");
+    let output = keytrail(&["convert", dir.to_str().unwrap(), "--to", "ndjson", "-o", ndjson.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&ndjson).unwrap();
+    assert_eq!(text.lines().count(), 2900);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert!(first["event"]["action"].is_string() && first["@timestamp"].is_string(), "{first}");
+    // The nested documents read back as ECS documents, with the same count.
+    let back = keytrail(&["query", "select count(*) as n from cloudtrail", ndjson.to_str().unwrap()]);
+    assert_eq!(stdout(&back).trim(), r#"{"n":2900}"#, "{}", stderr(&back));
+}
