@@ -27,9 +27,6 @@ pub(crate) enum Parsed<'a> {
 pub(crate) fn parse(json: &str) -> Result<Parsed<'_>, String> {
     let record: Record = sonic_rs::from_str(json).map_err(|e| describe(&e))?;
     if record.event_name.is_some() || record.event_time.is_some() {
-        if record.event_time.is_none() {
-            return Err("no eventTime".into());
-        }
         return Ok(Parsed::CloudTrail(Box::new(record)));
     }
     if let Some(detail) = &record.detail {
@@ -50,16 +47,33 @@ pub(crate) fn parse(json: &str) -> Result<Parsed<'_>, String> {
 /// position only, since the input may hold secrets.
 pub(crate) fn describe(e: &sonic_rs::Error) -> String {
     let text = e.to_string();
-    let first = text.lines().next().unwrap_or_default().trim_end_matches('.');
+    let first = without_quoted_values(text.lines().next().unwrap_or_default().trim_end_matches('.'));
     if e.is_syntax() || e.is_eof() { format!("invalid JSON: {first}") } else { format!("unexpected shape: {first}") }
 }
 
-/// Fills `event` from a CloudTrail record. Fails only when the time is unreadable, since an
-/// event without a time cannot be placed on any timeline.
+/// serde quotes the offending value (`invalid type: string "…"`), which may be a secret.
+fn without_quoted_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Fills `event` from a CloudTrail record. An event whose time is missing or unreadable is
+/// kept with a null `@timestamp`: it is still evidence, though no time window will hold it.
 pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Result<(), String> {
-    let time = record.event_time.as_deref().unwrap_or_default();
-    let millis = parse_time(time).ok_or_else(|| format!("eventTime '{}' is not an ISO 8601 time", truncate(time)))?;
-    event.set(Col::Timestamp, Value::Time(millis));
+    if let Some(millis) = record.event_time.as_deref().and_then(parse_time) {
+        event.set(Col::Timestamp, Value::Time(millis));
+    }
     event.set(Col::EventKind, Value::Str(Cow::Borrowed("event")));
     event.set(Col::EventDataset, Value::Str(Cow::Borrowed(DATASET)));
     event.set(Col::DataStreamDataset, Value::Str(Cow::Borrowed(DATASET)));
@@ -307,12 +321,11 @@ pub(crate) fn single_ip<'a>(address: &Cow<'a, str>) -> Option<Cow<'a, str>> {
 /// fractions and offsets are accepted too.
 pub fn parse_time(text: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis()).or_else(|| {
-        // Elastic's ISO8601 also takes times without a zone, read as UTC.
-        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc().timestamp_millis())
+        // Times without a zone are read as UTC, with a `T` or (as some exporters write them,
+        // e.g. Panther's) a space between date and time.
+        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+            .iter()
+            .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+            .map(|t| t.and_utc().timestamp_millis())
     })
-}
-
-fn truncate(text: &str) -> &str {
-    let end = text.char_indices().nth(40).map_or(text.len(), |(i, _)| i);
-    &text[..end]
 }

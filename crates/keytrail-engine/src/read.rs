@@ -63,10 +63,8 @@ pub(crate) fn read_object(
         };
         match normalize_record(record.json, enrichment) {
             Ok(event) => {
-                if bounded
-                    && let Value::Time(millis) = event.get(Col::Timestamp)
-                    && !in_range(*millis, &range)
-                {
+                // With a time window, an event with no readable time is outside it.
+                if bounded && !matches!(event.get(Col::Timestamp), Value::Time(millis) if in_range(*millis, &range)) {
                     return;
                 }
                 builder.append(&event);

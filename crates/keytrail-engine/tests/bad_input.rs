@@ -57,7 +57,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, usize, &'static str)> {
     );
     write(dir, "g-huge.json", records(&[huge, good.clone()]).as_bytes());
     write(dir, "h-invalid-ip.json", records(&[event("ListUsers", "253.252.51.07")]).as_bytes());
-    write(dir, "i-garbage.json", b"\x00\x01\x02 not json at all");
+    write(dir, "i-garbage.json", b"\xff\xfe not json, not even UTF-8");
     write(dir, "j-bad-time.json", records(&[good.replace("2024-05-01T10:00:00Z", "yesterday")]).as_bytes());
     vec![
         ("a-good.json.gz", 3, ""),
@@ -69,7 +69,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, usize, &'static str)> {
         ("g-huge.json", 1, "record 0: record of"),
         ("h-invalid-ip.json", 1, ""),
         ("i-garbage.json", 0, "invalid UTF-8"),
-        ("j-bad-time.json", 0, "record 0: eventTime 'yesterday'"),
+        ("j-bad-time.json", 1, ""),
     ]
 }
 
@@ -113,7 +113,7 @@ async fn every_kind_of_damage_is_counted_and_the_rest_is_read() {
         .unwrap();
     let total = single_count(&run.batches) as usize;
     assert!(total >= cases.iter().map(|c| c.1).sum::<usize>());
-    assert_eq!(run.report.objects_with_errors.load(std::sync::atomic::Ordering::Relaxed), 8);
+    assert_eq!(run.report.objects_with_errors.load(std::sync::atomic::Ordering::Relaxed), 7);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -37,14 +37,19 @@ async fn panther_test_events_are_all_read() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.ndjson");
     let mut out = std::fs::File::create(&events).unwrap();
-    let mut cases = 0;
+    let (mut cases, mut objects) = (0, 0);
     for line in std::fs::read_to_string(&file).unwrap().lines().filter(|l| !l.trim().is_empty()) {
         let case: serde_json::Value = serde_json::from_str(line).unwrap();
-        writeln!(out, "{}", case["log"]).unwrap();
         cases += 1;
+        // Three cases test a missing event (`"log": null`); every other log is an event,
+        // odd shapes included (lower-case keys, times without a zone or unreadable).
+        if case["log"].is_object() {
+            writeln!(out, "{}", case["log"]).unwrap();
+            objects += 1;
+        }
     }
-    assert_eq!(cases, 464);
-    assert_eq!(count_clean(vec![events.display().to_string()]).await, 464);
+    assert_eq!((cases, objects), (464, 461));
+    assert_eq!(count_clean(vec![events.display().to_string()]).await, 461);
 }
 
 #[tokio::test(flavor = "multi_thread")]
