@@ -149,15 +149,17 @@ pub(crate) struct Resource<'a> {
     pub kind: Text<'a>,
 }
 
+/// A flag as either a JSON boolean or a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Flag<'a> {
+    Bool(bool),
+    #[serde(borrow)]
+    Text(Cow<'a, str>),
+}
+
 /// CloudTrail writes these flags as JSON booleans, but some exporters write "true"/"false".
 fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag<'a> {
-        Bool(bool),
-        #[serde(borrow)]
-        Text(Cow<'a, str>),
-    }
     Ok(match Option::<Flag>::deserialize(deserializer)? {
         Some(Flag::Bool(b)) => Some(b),
         Some(Flag::Text(t)) if t.eq_ignore_ascii_case("true") => Some(true),
@@ -169,13 +171,6 @@ fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bo
 /// Flags CloudTrail writes as the strings "true"/"false" (mfaAuthenticated,
 /// sessionCredentialFromConsole), accepted as JSON booleans too.
 fn flexible_text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Flag<'a> {
-        Bool(bool),
-        #[serde(borrow)]
-        Text(Cow<'a, str>),
-    }
     Ok(match Option::<Flag>::deserialize(deserializer)? {
         Some(Flag::Bool(b)) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
         Some(Flag::Text(t)) => Some(t),
