@@ -41,6 +41,12 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Write a realistic CloudTrail estate in the S3 layout, for trying keytrail out and for tests.
     Simulate(SimulateArgs),
+    /// Run detection rules over the logs, as if they had been enabled all along; print alerts.
+    #[command(after_help = "Exit status: 0 without alerts, 1 with alerts, 2 on errors.")]
+    Hunt(HuntArgs),
+    /// Work with rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Manage the IP-to-AS database.
     #[command(subcommand)]
     Asn(AsnCommand),
@@ -100,6 +106,45 @@ pub struct SchemaArgs {
     /// Output format; default: table on a terminal, NDJSON otherwise.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Rule files or folders of them (Elastic detection-rules TOML); repeatable.
+    #[arg(long = "rules", value_name = "FILE|DIR", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Run every rule once, at this time, instead of backfilling over the data.
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// new_terms rules alert in the data's first history window too (normally a baseline).
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Output format; default: table on a terminal, NDJSON otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<AlertFormat>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum AlertFormat {
+    Table,
+    Json,
+    Ndjson,
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Parse and plan every rule; print, per rule type, how many can run and why the others cannot.
+    #[command(after_help = "Exit status: 0 when every rule can run, 1 when some cannot, 2 on errors.")]
+    Check {
+        /// Rule files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the runnable rules too.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]

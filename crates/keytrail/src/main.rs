@@ -13,7 +13,11 @@
 //!        │           enriched by keytrail-enrich (AS number/organization, country)
 //!  keytrail-engine   the `cloudtrail` table for DataFusion: parallel, streaming scans
 //!        │
-//!  keytrail (here)   commands: query, schema, convert, simulate, asn
+//!  keytrail-rules    Elastic detection-rules TOML → detections; their queries compiled by
+//!        │           keytrail-kql (KQL → expressions) and keytrail-esql (ES|QL → plans)
+//!  keytrail-detect   detections run on Elastic's schedule over events read once → alerts
+//!        │
+//!  keytrail (here)   commands: query, schema, convert, hunt, rules, simulate, asn
 //! ```
 //!
 //! Exit status: 0 on success, 2 on error (1 is kept for "alerts found", as grep uses it).

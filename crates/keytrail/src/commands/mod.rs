@@ -1,6 +1,8 @@
 mod asn;
 mod convert;
+mod hunt;
 mod query;
+mod rules;
 mod schema;
 mod simulate;
 
@@ -15,6 +17,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => schema::run(args).await,
         Command::Convert(args) => convert::run(args, quiet).await,
         Command::Simulate(args) => simulate::run(args, quiet),
+        Command::Hunt(args) => hunt::run(args, quiet).await,
+        Command::Rules(command) => rules::run(command),
         Command::Asn(command) => asn::run(command, quiet),
     }
 }

@@ -1,0 +1,95 @@
+//! ES|QL rules: every run of a backfill evaluated in one plan (`plan_windowed`), or one run
+//! at `--now`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::TimestampMillisecondType;
+use datafusion::catalog::default_table_source::provider_as_source;
+use datafusion::common::Column;
+use datafusion::datasource::MemTable;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col, lit};
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+
+use crate::alert::row_fields;
+use crate::schedule::RunGrid;
+use crate::store::{EventStore, TIMESTAMP};
+
+/// A result row: the run that produced it and its fields.
+pub struct EsqlRow {
+    pub run_time: i64,
+    pub event_time: Option<i64>,
+    pub fields: Vec<(String, serde_json::Value)>,
+}
+
+/// The events as the FROM source. Columns are unqualified, as ES|QL names them: a plan
+/// mixing `cloudtrail."x"` and `"x"` would be ambiguous to DataFusion's optimizer.
+fn input(store: &EventStore) -> Result<LogicalPlan> {
+    let schema = store.schema();
+    let table = MemTable::try_new(schema.clone(), vec![store.select(None)])?;
+    let unqualified = schema
+        .fields()
+        .iter()
+        .map(|f| Expr::Column(Column::new(Some(keytrail_engine::TABLE_NAME), f.name())).alias(f.name()));
+    LogicalPlanBuilder::scan(keytrail_engine::TABLE_NAME, provider_as_source(Arc::new(table)), None)?
+        .project(unqualified)?
+        .build()
+}
+
+fn millis(time: i64) -> datafusion::logical_expr::Expr {
+    lit(ScalarValue::TimestampMillisecond(Some(time), Some("UTC".into())))
+}
+
+/// One run at `now` over `(now − lookback, now]`.
+pub async fn run_once(
+    store: &EventStore,
+    query: &keytrail_esql::Query,
+    now: i64,
+    lookback_ms: i64,
+) -> Result<Vec<EsqlRow>> {
+    let window = LogicalPlanBuilder::from(input(store)?)
+        .filter(col(TIMESTAMP).gt(millis(now - lookback_ms)).and(col(TIMESTAMP).lt_eq(millis(now))))?
+        .build()?;
+    let options = keytrail_esql::PlanOptions::at(millis(now));
+    let plan = query.plan(window, &options).map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
+    rows(plan, |_, _| Some(now)).await
+}
+
+/// Every run of `grid`, in one plan.
+pub async fn run_backfill(
+    store: &EventStore,
+    query: &keytrail_esql::Query,
+    grid: &RunGrid,
+    lookback_ms: i64,
+) -> Result<Vec<EsqlRow>> {
+    let window = keytrail_esql::Window {
+        runs_first: grid.first_run(),
+        interval_ms: grid.interval,
+        runs: grid.runs(),
+        lookback_ms,
+    };
+    let plan = query.plan_windowed(input(store)?, &window).map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
+    rows(plan, |batch, row| {
+        let runs =
+            batch.column_by_name(keytrail_esql::RUN_TIME_COLUMN)?.as_primitive_opt::<TimestampMillisecondType>()?;
+        runs.is_valid(row).then(|| runs.value(row))
+    })
+    .await
+}
+
+async fn rows(plan: LogicalPlan, run_of: impl Fn(&RecordBatch, usize) -> Option<i64>) -> Result<Vec<EsqlRow>> {
+    let batches = SessionContext::new().execute_logical_plan(plan).await?.collect().await?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let event_times =
+            batch.column_by_name(TIMESTAMP).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>().cloned());
+        for row in 0..batch.num_rows() {
+            let Some(run_time) = run_of(batch, row) else { continue };
+            let event_time = event_times.as_ref().filter(|t| t.is_valid(row)).map(|t| t.value(row));
+            rows.push(EsqlRow { run_time, event_time, fields: row_fields(batch, row) });
+        }
+    }
+    Ok(rows)
+}

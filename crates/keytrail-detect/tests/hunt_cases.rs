@@ -1,0 +1,143 @@
+//! Data-driven hunts: each `tests/cases/*.case` holds a rule, the CloudTrail events it runs
+//! over, hunt options, and the alerts it must raise (run time and chosen fields).
+//!
+//! ```text
+//! # what the case shows
+//! --- rule                 the rule file (TOML)
+//! --- events               raw CloudTrail events, one a line
+//! --- options              optional: now = <time>, no_baseline, since/until = <time>
+//! --- alerts FIELD...      one line an alert: run time, then each FIELD's value (- if absent)
+//! ```
+//! Set `KEYTRAIL_BLESS=1` to rewrite the alerts sections with what the hunt raised.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keytrail_detect::{EventStore, HuntOptions, hunt};
+use keytrail_ecs::Enrichment;
+use keytrail_engine::{ReadOptions, ReadReport, session};
+use keytrail_rules::{RuleSet, parse_rule};
+use keytrail_source::{DiscoverOptions, Sources};
+
+struct Case {
+    path: PathBuf,
+    rule: String,
+    events: String,
+    options: String,
+    fields: Vec<String>,
+    alerts: String,
+}
+
+fn parse_case(path: &Path) -> Case {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut case = Case {
+        path: path.to_path_buf(),
+        rule: String::new(),
+        events: String::new(),
+        options: String::new(),
+        fields: Vec::new(),
+        alerts: String::new(),
+    };
+    let mut section = "head".to_string();
+    for line in text.split_inclusive('\n') {
+        if let Some(header) = line.strip_prefix("--- ") {
+            let mut words = header.split_whitespace();
+            section = words.next().unwrap_or_default().to_string();
+            if section == "alerts" {
+                case.fields = words.map(str::to_string).collect();
+            }
+            continue;
+        }
+        let target = match section.as_str() {
+            "head" => continue,
+            "rule" => &mut case.rule,
+            "events" => &mut case.events,
+            "options" => &mut case.options,
+            "alerts" => &mut case.alerts,
+            other => panic!("{}: unknown section '{other}'", path.display()),
+        };
+        target.push_str(line);
+    }
+    case
+}
+
+fn time(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text.trim().trim_matches('"')).unwrap().timestamp_millis()
+}
+
+fn options(text: &str) -> HuntOptions {
+    let mut options = HuntOptions::default();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        match line.split_once('=').map(|(k, v)| (k.trim(), v)) {
+            Some(("now", value)) => options.now = Some(time(value)),
+            Some(("since", value)) => options.since = Some(time(value)),
+            Some(("until", value)) => options.until = Some(time(value)),
+            None if line == "no_baseline" => options.no_baseline = true,
+            _ => panic!("unknown option line '{line}'"),
+        }
+    }
+    options
+}
+
+async fn run_case(case: &Case) -> String {
+    let mut rules = RuleSet::default();
+    rules.add_source(&parse_rule("case", case.rule.clone()).unwrap());
+    let schema = rules.table_schema();
+    rules.check(schema.arrow());
+    assert!(rules.problems.is_empty(), "{}: {:?}", case.path.display(), rules.problems);
+
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, &case.events).unwrap();
+    let sources = Sources::discover(&[events.display().to_string()], &DiscoverOptions::default()).await.unwrap();
+    let report = Arc::new(ReadReport::default());
+    let context =
+        session(sources, Arc::new(Enrichment::default()), schema, ReadOptions::default(), report.clone()).unwrap();
+    let store = EventStore::read(&context).await.unwrap();
+    assert!(!report.had_errors(), "{}: {:?}", case.path.display(), report.errors());
+
+    let outcome = hunt(&store, &rules.detections, &options(&case.options)).await;
+    for rule in &outcome.rules {
+        assert!(rule.error.is_none(), "{}: {:?}", case.path.display(), rule.error);
+    }
+    let mut lines = String::new();
+    for alert in &outcome.alerts {
+        let run = chrono::DateTime::from_timestamp_millis(alert.run_time).unwrap();
+        lines.push_str(&run.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        for field in &case.fields {
+            let value = alert.field(field).map_or("-".to_string(), |v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            lines.push(' ');
+            lines.push_str(&value);
+        }
+        lines.push('\n');
+    }
+    lines
+}
+
+#[tokio::test]
+async fn hunt_cases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    let bless = std::env::var_os("KEYTRAIL_BLESS").is_some();
+    let mut failures = Vec::new();
+    for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "case")) {
+        let case = parse_case(path);
+        let got = run_case(&case).await;
+        if got.trim() != case.alerts.trim() {
+            if bless {
+                let text = std::fs::read_to_string(path).unwrap();
+                let at = text.find("--- alerts").unwrap();
+                let header_end = at + text[at..].find('\n').unwrap() + 1;
+                std::fs::write(path, format!("{}{got}", &text[..header_end])).unwrap();
+            } else {
+                failures.push(format!("{}:\n  expected:\n{}\n  got:\n{}", path.display(), case.alerts, got));
+            }
+        }
+    }
+    assert!(paths.len() >= 4, "the cases are missing");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

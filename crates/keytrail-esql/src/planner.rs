@@ -1,0 +1,588 @@
+//! The commands of a query, one after the other, as DataFusion plan nodes.
+//!
+//! Columns in `carried` (the partition columns, and `__esql_order` after a partitioned SORT)
+//! ride along at the end of every schema: KEEP, DROP and RENAME never see them, STATS groups
+//! by the partition columns, and SORT/LIMIT work within each partition.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::{Column, DFSchema, ScalarValue, UnnestOptions};
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::functions_nested::expr_fn as nested;
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, ScalarUDF, SortExpr, lit, when};
+use datafusion::optimizer::Analyzer;
+use datafusion::prelude::Expr;
+
+use crate::ast::{self, Command, CommandKind, ExprKind, NamePattern, SortKey};
+use crate::dissect::{DissectPattern, DissectUdf};
+use crate::error::{EsqlError, error_at};
+use crate::expr::{AGGREGATES, Combine, Scope, flatten_distinct, timestamp_type};
+use crate::grok::{GrokPattern, GrokUdf};
+use crate::window::{RUN_TIME_COLUMN, SLOT_COLUMN, Window};
+
+/// The row order a partitioned SORT leaves, for the LIMIT after it.
+const ORDER_COLUMN: &str = "__esql_order";
+/// The struct a DISSECT or GROK builds before its fields become columns.
+const PARSED_COLUMN: &str = "__esql_parsed";
+
+/// The value of the `_index` metadata field: the data stream Elastic's AWS integration writes
+/// CloudTrail to.
+pub const INDEX_NAME: &str = ".ds-logs-aws.cloudtrail-default";
+
+fn column(name: &str) -> Expr {
+    Expr::Column(Column::from_name(name))
+}
+
+/// The type a field our table lacks gets as a null column: the ECS type of the few ECS fields
+/// rules compare as dates or numbers, else text.
+fn missing_field_type(name: &str) -> DataType {
+    match name {
+        "event.ingested" | "event.created" | "event.start" | "event.end" => timestamp_type(),
+        "kibana.alert.risk_score" | "event.risk_score" => DataType::Float64,
+        "event.severity" | "source.port" | "destination.port" | "event.duration" => DataType::Int64,
+        _ => DataType::Utf8,
+    }
+}
+
+pub(crate) struct Planner<'q> {
+    text: &'q str,
+    /// What NOW() is; a column when each partition is a scheduled run.
+    now: Expr,
+    partition_by: Vec<String>,
+    /// The plan so far.
+    plan: LogicalPlan,
+    /// Whether `__esql_order` is among the carried columns.
+    ordered: bool,
+}
+
+impl<'q> Planner<'q> {
+    /// The FROM source: every input column (empty lists read as null, as ES|QL has no empty
+    /// multi-values), the source fields the input lacks as typed nulls, then METADATA.
+    pub fn from(
+        text: &'q str,
+        input: LogicalPlan,
+        source_fields: &[String],
+        metadata: &[NamePattern],
+        now: Expr,
+        partition_by: Vec<String>,
+    ) -> Result<Planner<'q>, EsqlError> {
+        let schema = input.schema().clone();
+        let mut exprs = Vec::new();
+        let mut names = HashSet::new();
+        for field in schema.fields() {
+            if partition_by.contains(field.name()) {
+                continue;
+            }
+            names.insert(field.name().clone());
+            let value = column(field.name());
+            exprs.push(match field.data_type() {
+                DataType::List(_) => {
+                    let some = datafusion::logical_expr::binary_expr(
+                        nested::cardinality(value.clone()),
+                        datafusion::logical_expr::Operator::Gt,
+                        lit(0u64),
+                    );
+                    when(some, value).end().map_err(|e| error_at(text, 0, e.strip_backtrace()))?.alias(field.name())
+                }
+                _ => value,
+            });
+        }
+        for name in source_fields {
+            if names.insert(name.clone()) && !partition_by.contains(name) {
+                let null = ScalarValue::try_from(&missing_field_type(name)).expect("a primitive type");
+                exprs.push(lit(null).alias(name));
+            }
+        }
+        for field in metadata {
+            let expr = match field.pattern.as_str() {
+                "_id" if schema.has_column(&Column::from_name("event.id")) => column("event.id"),
+                "_id" => lit(ScalarValue::Utf8(None)),
+                "_index" => lit(INDEX_NAME),
+                "_version" => lit(1i64),
+                other => return Err(error_at(text, field.at, format!("unsupported metadata field {other}"))),
+            };
+            exprs.push(expr.alias(&field.pattern));
+        }
+        for name in &partition_by {
+            if !schema.has_column(&Column::from_name(name)) {
+                return Err(error_at(text, 0, format!("the partition column {name} is not in the input")));
+            }
+            exprs.push(column(name));
+        }
+        let plan = LogicalPlanBuilder::from(input)
+            .project(exprs)
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| error_at(text, 0, e.strip_backtrace()))?;
+        Ok(Planner { text, now, partition_by, plan, ordered: false })
+    }
+
+    pub fn finish(self) -> Result<LogicalPlan, EsqlError> {
+        if !self.ordered {
+            return Ok(self.plan);
+        }
+        // The rows of each partition in the order of the last SORT, without its helper column.
+        let mut keys: Vec<SortExpr> = self.partition_by.iter().map(|p| column(p).sort(true, false)).collect();
+        keys.push(column(ORDER_COLUMN).sort(true, false));
+        let mut exprs: Vec<Expr> = self.user_columns().iter().map(|c| column(c)).collect();
+        exprs.extend(self.partition_by.iter().map(|p| column(p)));
+        LogicalPlanBuilder::from(self.plan)
+            .sort(keys)
+            .and_then(|b| b.project(exprs))
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| error_at(self.text, 0, e.strip_backtrace()))
+    }
+
+    fn error(&self, at: usize, message: impl Into<String>) -> EsqlError {
+        error_at(self.text, at, message)
+    }
+
+    fn carried(&self) -> Vec<String> {
+        let mut carried = self.partition_by.clone();
+        if self.ordered {
+            carried.push(ORDER_COLUMN.to_string());
+        }
+        carried
+    }
+
+    /// The columns the query sees: all but the carried ones.
+    fn user_columns(&self) -> Vec<String> {
+        let carried = self.carried();
+        self.plan.schema().fields().iter().map(|f| f.name().clone()).filter(|n| !carried.contains(n)).collect()
+    }
+
+    fn scope<'s>(&'s self, schema: &'s DFSchema) -> Scope<'s> {
+        Scope { text: self.text, schema, now: &self.now, aggregates: None }
+    }
+
+    /// Replaces the plan by `build(plan)` and checks it as DataFusion's analyzer will (types
+    /// of every expression), so that errors point at the command.
+    fn update(
+        &mut self,
+        at: usize,
+        build: impl FnOnce(LogicalPlanBuilder) -> datafusion::error::Result<LogicalPlanBuilder>,
+    ) -> Result<(), EsqlError> {
+        let plan = build(LogicalPlanBuilder::from(self.plan.clone()))
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| self.error(at, e.strip_backtrace()))?;
+        Analyzer::new()
+            .execute_and_check(plan.clone(), &ConfigOptions::default(), |_, _| {})
+            .map_err(|e| self.error(at, e.strip_backtrace()))?;
+        self.plan = plan;
+        Ok(())
+    }
+
+    /// A projection of `exprs` followed by the carried columns.
+    fn project(&mut self, at: usize, mut exprs: Vec<Expr>) -> Result<(), EsqlError> {
+        exprs.extend(self.carried().iter().map(|c| column(c)));
+        self.update(at, |b| b.project(exprs))
+    }
+
+    fn check_not_carried(&self, name: &str, at: usize) -> Result<(), EsqlError> {
+        if self.carried().iter().any(|c| c == name) {
+            return Err(self.error(at, format!("the column {name} cannot be changed")));
+        }
+        Ok(())
+    }
+
+    pub fn command(&mut self, command: &Command) -> Result<(), EsqlError> {
+        let at = command.at;
+        match &command.kind {
+            CommandKind::Where(condition) => {
+                let schema = self.plan.schema().clone();
+                let scope = self.scope(&schema);
+                let predicate = scope.value(condition)?;
+                let predicate = match scope.type_of(&predicate, condition.at)? {
+                    DataType::Boolean => predicate,
+                    DataType::Null => lit(ScalarValue::Boolean(None)),
+                    other => {
+                        return Err(self.error(condition.at, format!("WHERE needs a boolean condition, found {other}")));
+                    }
+                };
+                self.update(at, |b| b.filter(predicate))
+            }
+            CommandKind::Eval(assignments) => {
+                for assign in assignments {
+                    self.check_not_carried(&assign.name, assign.expr.at)?;
+                    let schema = self.plan.schema().clone();
+                    let value = self.scope(&schema).expr(&assign.expr)?;
+                    let mut exprs: Vec<Expr> =
+                        self.user_columns().iter().filter(|c| **c != assign.name).map(|c| column(c)).collect();
+                    exprs.push(value.alias(&assign.name));
+                    self.project(assign.expr.at, exprs)?;
+                }
+                Ok(())
+            }
+            CommandKind::Stats { aggregates, by } => self.stats(at, aggregates, by),
+            CommandKind::Keep(patterns) => {
+                let keep = self.resolve(patterns, true)?;
+                self.project(at, keep.iter().map(|c| column(c)).collect())
+            }
+            CommandKind::Drop(patterns) => {
+                let dropped: HashSet<String> = self.resolve(patterns, false)?.into_iter().collect();
+                let exprs = self.user_columns().iter().filter(|c| !dropped.contains(*c)).map(|c| column(c)).collect();
+                self.project(at, exprs)
+            }
+            CommandKind::Rename(pairs) => {
+                for (old, new) in pairs {
+                    let columns = self.user_columns();
+                    if !columns.contains(&old.pattern) {
+                        return Err(self.error(old.at, format!("Unknown column [{}]", old.pattern)));
+                    }
+                    self.check_not_carried(&new.pattern, new.at)?;
+                    let exprs = columns
+                        .iter()
+                        .filter(|c| **c != new.pattern || new.pattern == old.pattern)
+                        .map(|c| if *c == old.pattern { column(c).alias(&new.pattern) } else { column(c) })
+                        .collect();
+                    self.project(old.at, exprs)?;
+                }
+                Ok(())
+            }
+            CommandKind::Sort(keys) => self.sort(at, keys),
+            CommandKind::Limit(n) => self.limit(at, *n as usize),
+            CommandKind::Dissect { input, pattern, append_separator } => {
+                let parsed = DissectPattern::parse(pattern, append_separator).map_err(|m| self.error(at, m))?;
+                let names = parsed.names().to_vec();
+                self.parse_into_columns(at, input, ScalarUDF::new_from_impl(DissectUdf::new(parsed)), &names)
+            }
+            CommandKind::Grok { input, pattern } => {
+                let parsed = GrokPattern::parse(pattern).map_err(|m| self.error(at, m))?;
+                let names: Vec<String> = parsed.columns().iter().map(|(n, _)| n.clone()).collect();
+                self.parse_into_columns(at, input, ScalarUDF::new_from_impl(GrokUdf::new(parsed)), &names)
+            }
+            CommandKind::MvExpand(field) => {
+                if !self.user_columns().contains(&field.pattern) {
+                    return Err(self.error(field.at, format!("Unknown column [{}]", field.pattern)));
+                }
+                let data_type = self
+                    .plan
+                    .schema()
+                    .field_with_unqualified_name(&field.pattern)
+                    .map(|f| f.data_type().clone())
+                    .map_err(|e| self.error(field.at, e.strip_backtrace()))?;
+                if !matches!(data_type, DataType::List(_)) {
+                    return Ok(());
+                }
+                // A row whose value is null stays, with null, as in ES|QL.
+                let options = UnnestOptions::new().with_preserve_nulls(true);
+                let name = Column::from_name(&field.pattern);
+                self.update(at, |b| b.unnest_column_with_options(name, options))
+            }
+        }
+    }
+
+    /// KEEP (`keep`) or DROP patterns to column names. A column matching several patterns
+    /// takes the place of its best match: an exact name over a partial wildcard over `*`, the
+    /// rightmost among equals.
+    fn resolve(&self, patterns: &[NamePattern], keep: bool) -> Result<Vec<String>, EsqlError> {
+        let columns = self.user_columns();
+        let mut best: HashMap<&str, (u8, usize)> = HashMap::new();
+        for (index, pattern) in patterns.iter().enumerate() {
+            let p = pattern.pattern.as_str();
+            let rank = if !p.contains('*') {
+                2
+            } else if p == "*" {
+                0
+            } else {
+                1
+            };
+            let matching: Vec<&String> = columns.iter().filter(|c| wildcard_match(p, c)).collect();
+            if matching.is_empty() {
+                let message = if rank == 2 {
+                    format!("Unknown column [{p}]")
+                } else {
+                    format!("No matches found for pattern [{p}]")
+                };
+                return Err(self.error(pattern.at, message));
+            }
+            for c in matching {
+                let entry = best.entry(c.as_str()).or_insert((rank, index));
+                if rank >= entry.0 {
+                    *entry = (rank, index);
+                }
+            }
+        }
+        let mut chosen: Vec<(usize, usize, &String)> =
+            columns.iter().enumerate().filter_map(|(i, c)| best.get(c.as_str()).map(|&(_, p)| (p, i, c))).collect();
+        if keep {
+            chosen.sort();
+        }
+        Ok(chosen.into_iter().map(|(_, _, c)| c.clone()).collect())
+    }
+
+    fn stats(&mut self, at: usize, aggregates: &[ast::Aggregate], by: &[ast::Assign]) -> Result<(), EsqlError> {
+        let input_schema = self.plan.schema().clone();
+        let scope = self.scope(&input_schema);
+        let mut raw = Vec::new();
+        let mut outputs: HashMap<usize, Expr> = HashMap::new();
+        for output in aggregates {
+            let filter = output.filter.as_ref().map(|f| scope.value(f)).transpose()?;
+            let mut calls = Vec::new();
+            collect_aggregate_calls(&output.expr, &mut calls);
+            if calls.is_empty() {
+                return Err(
+                    self.error(output.expr.at, format!("expected an aggregate function, found [{}]", output.expr.text))
+                );
+            }
+            for call in calls {
+                let (aggregate, finish) = scope.aggregate(call, filter.as_ref())?;
+                let name = format!("__esql_agg{}", raw.len());
+                raw.push(aggregate.alias(&name));
+                outputs.insert(call.at, finish.apply(column(&name)));
+            }
+        }
+        let mut groups = Vec::new();
+        for assign in by {
+            self.check_not_carried(&assign.name, assign.expr.at)?;
+            groups.push(scope.value(&assign.expr)?.alias(&assign.name));
+        }
+        groups.extend(self.partition_by.iter().map(|p| column(p)));
+        self.ordered = false;
+        self.update(at, |b| b.aggregate(groups, raw))?;
+
+        let schema = self.plan.schema().clone();
+        let mut scope = self.scope(&schema);
+        scope.aggregates = Some(&outputs);
+        let mut exprs = Vec::new();
+        for output in aggregates {
+            exprs.push(scope.expr(&output.expr)?.alias(&output.name));
+        }
+        exprs.extend(by.iter().map(|assign| column(&assign.name)));
+        self.project(at, exprs)
+    }
+
+    fn sort_exprs(&self, keys: &[SortKey]) -> Result<Vec<SortExpr>, EsqlError> {
+        let schema = self.plan.schema().clone();
+        let scope = self.scope(&schema);
+        let mut sorts = Vec::new();
+        for key in keys {
+            let mut expr = scope.expr(&key.expr)?;
+            // A multi-valued key sorts by its smallest value ascending, its largest descending.
+            if matches!(scope.type_of(&expr, key.expr.at)?, DataType::List(_)) {
+                expr = if key.descending { nested::array_max(expr) } else { nested::array_min(expr) };
+            }
+            // ES|QL sorts null as larger than any value.
+            let nulls_first = key.nulls_first.unwrap_or(key.descending);
+            sorts.push(expr.sort(!key.descending, nulls_first));
+        }
+        Ok(sorts)
+    }
+
+    fn sort(&mut self, at: usize, keys: &[SortKey]) -> Result<(), EsqlError> {
+        let sorts = self.sort_exprs(keys)?;
+        if self.partition_by.is_empty() {
+            return self.update(at, |b| b.sort(sorts));
+        }
+        let partition: Vec<Expr> = self.partition_by.iter().map(|p| column(p)).collect();
+        // The new order is computed beside the old one, then takes its name.
+        let order = row_number()
+            .partition_by(partition)
+            .order_by(sorts)
+            .build()
+            .map_err(|e| self.error(at, e.strip_backtrace()))?
+            .alias("__esql_sorting");
+        let mut projection: Vec<Expr> = self.user_columns().iter().map(|c| column(c)).collect();
+        projection.extend(self.partition_by.iter().map(|p| column(p)));
+        projection.push(column("__esql_sorting").alias(ORDER_COLUMN));
+        self.update(at, |b| b.window(vec![order])?.project(projection))?;
+        self.ordered = true;
+        Ok(())
+    }
+
+    fn limit(&mut self, at: usize, n: usize) -> Result<(), EsqlError> {
+        if self.partition_by.is_empty() {
+            return self.update(at, |b| b.limit(0, Some(n)));
+        }
+        let partition: Vec<Expr> = self.partition_by.iter().map(|p| column(p)).collect();
+        // Without a SORT before, any rows will do; DataFusion wants some order all the same.
+        let order = match self.ordered {
+            true => vec![column(ORDER_COLUMN).sort(true, false)],
+            false => partition.iter().map(|p| p.clone().sort(true, false)).collect(),
+        };
+        let rank = row_number()
+            .partition_by(partition)
+            .order_by(order)
+            .build()
+            .map_err(|e| self.error(at, e.strip_backtrace()))?
+            .alias("__esql_rank");
+        let keep: Vec<Expr> = self.plan.schema().fields().iter().map(|f| column(f.name())).collect();
+        self.update(at, |b| b.window(vec![rank])?.filter(column("__esql_rank").lt_eq(lit(n as u64)))?.project(keep))
+    }
+
+    /// DISSECT and GROK: the UDF's struct, then one column per name (replacing columns of the
+    /// same name), appended in the pattern's order.
+    fn parse_into_columns(
+        &mut self,
+        at: usize,
+        input: &ast::Expr,
+        udf: ScalarUDF,
+        names: &[String],
+    ) -> Result<(), EsqlError> {
+        for name in names {
+            self.check_not_carried(name, at)?;
+        }
+        let schema = self.plan.schema().clone();
+        let value = self.scope(&schema).value(input)?;
+        let columns = self.user_columns();
+        let mut exprs: Vec<Expr> = columns.iter().map(|c| column(c)).collect();
+        exprs.push(Arc::new(udf).call(vec![value]).alias(PARSED_COLUMN));
+        self.project(at, exprs)?;
+        let mut exprs: Vec<Expr> = columns.iter().filter(|c| !names.contains(c)).map(|c| column(c)).collect();
+        for name in names {
+            exprs.push(
+                datafusion::functions::core::expr_fn::get_field(column(PARSED_COLUMN), name.as_str()).alias(name),
+            );
+        }
+        self.project(at, exprs)
+    }
+
+    /// Moves each row from its time slot to every scheduled run whose window holds the slot,
+    /// with the run's time in `__run_time`, which from here on partitions the plan and is
+    /// what NOW() means.
+    pub fn expand_to_runs(&mut self, at: usize, window: &Window) -> Result<(), EsqlError> {
+        let columns: Vec<Expr> = self.user_columns().iter().map(|c| column(c)).collect();
+        let mut exprs = columns.clone();
+        exprs.push(window.runs_of_slot(column(SLOT_COLUMN)).alias("__esql_runs"));
+        let mut with_time = columns;
+        with_time.push(window.run_time(column("__esql_runs")).alias(RUN_TIME_COLUMN));
+        self.update(at, |b| b.project(exprs)?.unnest_column("__esql_runs")?.project(with_time))?;
+        self.partition_by = vec![RUN_TIME_COLUMN.to_string()];
+        self.now = column(RUN_TIME_COLUMN);
+        Ok(())
+    }
+
+    /// STATS over many scheduled runs in one pass: partial aggregates per BY keys and time
+    /// slot, each slot's row copied to the runs that hold it, then the partials combined per
+    /// BY keys and run.
+    pub fn windowed_stats(
+        &mut self,
+        at: usize,
+        aggregates: &[ast::Aggregate],
+        by: &[ast::Assign],
+        window: &Window,
+    ) -> Result<(), EsqlError> {
+        let input_schema = self.plan.schema().clone();
+        let scope = self.scope(&input_schema);
+        let mut partials = Vec::new();
+        let mut parts = Vec::new();
+        let mut merges = Vec::new();
+        for output in aggregates {
+            let filter = output.filter.as_ref().map(|f| scope.value(f)).transpose()?;
+            let mut calls = Vec::new();
+            collect_aggregate_calls(&output.expr, &mut calls);
+            if calls.is_empty() {
+                return Err(
+                    self.error(output.expr.at, format!("expected an aggregate function, found [{}]", output.expr.text))
+                );
+            }
+            for call in calls {
+                let (split, merge) = scope.split_aggregate(call, filter.as_ref())?;
+                let mut names = Vec::new();
+                for part in split {
+                    let name = format!("__esql_part{}", partials.len());
+                    partials.push(part.aggregate.alias(&name));
+                    parts.push((name.clone(), part.flatten, part.combine));
+                    names.push(name);
+                }
+                merges.push((call.at, names, merge));
+            }
+        }
+        let mut groups = Vec::new();
+        for assign in by {
+            self.check_not_carried(&assign.name, assign.expr.at)?;
+            groups.push(scope.value(&assign.expr)?.alias(&assign.name));
+        }
+        groups.push(column(SLOT_COLUMN));
+        let mut per_slot: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
+        for (name, flatten, _) in &parts {
+            per_slot.push(if *flatten { flatten_distinct(column(name)).alias(name) } else { column(name) });
+        }
+        per_slot.push(column(SLOT_COLUMN));
+        self.update(at, |b| b.aggregate(groups, partials)?.project(per_slot))?;
+
+        self.expand_to_runs(at, window)?;
+        let mut groups: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
+        groups.push(column(RUN_TIME_COLUMN));
+        let mut combined = Vec::new();
+        for (name, _, combine) in &parts {
+            let part = column(name);
+            let aggregate = match combine {
+                Combine::Sum => agg::sum(part),
+                Combine::Min => agg::min(part),
+                Combine::Max => agg::max(part),
+                Combine::Lists => agg::array_agg(part.clone())
+                    .filter(part.is_not_null())
+                    .build()
+                    .map_err(|e| self.error(at, e.strip_backtrace()))?,
+            };
+            combined.push(aggregate.alias(name));
+        }
+        self.update(at, |b| b.aggregate(groups, combined))?;
+
+        let results: HashMap<usize, Expr> = merges
+            .into_iter()
+            .map(|(call, names, merge)| (call, merge.apply(&names.iter().map(|n| column(n)).collect::<Vec<_>>())))
+            .collect();
+        let schema = self.plan.schema().clone();
+        let mut scope = self.scope(&schema);
+        scope.aggregates = Some(&results);
+        let mut exprs = Vec::new();
+        for output in aggregates {
+            exprs.push(scope.expr(&output.expr)?.alias(&output.name));
+        }
+        exprs.extend(by.iter().map(|assign| column(&assign.name)));
+        self.project(at, exprs)
+    }
+}
+
+/// The aggregate calls in an expression of STATS, outermost only.
+fn collect_aggregate_calls<'e>(expr: &'e ast::Expr, calls: &mut Vec<&'e ast::Expr>) {
+    if let ExprKind::Call { name, args } = &expr.kind {
+        if AGGREGATES.contains(&name.as_str()) {
+            calls.push(expr);
+            return;
+        }
+        for arg in args {
+            collect_aggregate_calls(arg, calls);
+        }
+        return;
+    }
+    let mut children = Vec::new();
+    match &expr.kind {
+        ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Cast { expr: e, .. } => children.push(e.as_ref()),
+        ExprKind::IsNull { expr, .. } | ExprKind::Match { expr, .. } => children.push(expr.as_ref()),
+        ExprKind::Binary(_, l, r) => children.extend([l.as_ref(), r.as_ref()]),
+        ExprKind::In { expr, list, .. } => {
+            children.push(expr.as_ref());
+            children.extend(list.iter());
+        }
+        _ => {}
+    }
+    for child in children {
+        collect_aggregate_calls(child, calls);
+    }
+}
+
+/// Whether `name` matches a KEEP/DROP pattern, where `*` stands for any run of characters.
+pub(crate) fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}

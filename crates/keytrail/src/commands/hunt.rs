@@ -1,0 +1,140 @@
+//! `keytrail hunt PATH... --rules DIR`
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use keytrail_detect::{Alert, EventStore, HuntOptions, HuntReport, hunt};
+use keytrail_rules::RuleSet;
+
+use crate::args::{AlertFormat, HuntArgs};
+use crate::progress::Progress;
+use crate::setup::Reading;
+
+pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let mut rules = RuleSet::default();
+    for path in &args.rules {
+        if !path.exists() {
+            anyhow::bail!("rules: {} does not exist", path.display());
+        }
+        rules.add_path(path);
+    }
+    let schema = rules.table_schema();
+    rules.check(schema.arrow());
+    if !quiet {
+        for problem in &rules.problems {
+            eprintln!("keytrail: skipping rule: {problem}");
+        }
+    }
+    if rules.detections.is_empty() {
+        anyhow::bail!("none of the rules can run ({} skipped)", rules.problems.len());
+    }
+
+    let reading = Reading::open(&args.read).await?;
+    let context = reading.session(schema)?;
+    let progress = Progress::follow(reading.report.clone(), quiet);
+    let store = EventStore::read(&context).await;
+    progress.finish();
+    let store = store?;
+    reading.finish(quiet, args.read.errors.as_deref());
+
+    let millis = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_millis());
+    let options = HuntOptions {
+        now: millis(args.now),
+        since: millis(args.read.since),
+        until: millis(args.read.until),
+        no_baseline: args.no_baseline,
+    };
+    let report = hunt(&store, &rules.detections, &options).await;
+
+    let format =
+        args.format.unwrap_or(if std::io::stdout().is_terminal() { AlertFormat::Table } else { AlertFormat::Ndjson });
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match format {
+        AlertFormat::Ndjson => {
+            for alert in &report.alerts {
+                writeln!(out, "{}", alert.to_json())?;
+            }
+        }
+        AlertFormat::Json => {
+            let alerts: Vec<_> = report.alerts.iter().map(Alert::to_json).collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&alerts)?)?;
+        }
+        AlertFormat::Table => write_table(&mut out, &report)?,
+    }
+    out.flush()?;
+    if !quiet && format != AlertFormat::Table {
+        write_summary(&mut std::io::stderr(), &report)?;
+    }
+    let failed = report.rules.iter().filter(|r| r.error.is_some()).count();
+    for rule in report.rules.iter().filter(|r| r.error.is_some()) {
+        eprintln!("keytrail: rule failed: {}: {}", rule.origin, rule.error.as_deref().unwrap_or_default());
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else if report.alerts.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One line an alert: when, how bad, which rule, and who/what/where at a glance.
+fn write_table(out: &mut impl Write, report: &HuntReport) -> anyhow::Result<()> {
+    let text = |alert: &Alert, names: &[&str]| {
+        names
+            .iter()
+            .find_map(|name| alert.field(name))
+            .map(|value| match value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default()
+    };
+    writeln!(out, "{:<24} {:<8} {:<52} {:<28} {:<22} {:<16}", "run time", "severity", "rule", "who", "key", "source")?;
+    for alert in &report.alerts {
+        let time = run_time_text(alert.run_time);
+        writeln!(
+            out,
+            "{:<24} {:<8} {:<52} {:<28} {:<22} {:<16}",
+            time,
+            alert.rule.severity,
+            clip(&alert.rule.name, 52),
+            clip(&text(alert, &["user.name", "aws.cloudtrail.user_identity.arn", "Esql.user_name", "user.id"]), 28),
+            text(alert, &["aws.cloudtrail.user_identity.access_key_id"]),
+            text(alert, &["source.ip", "source.address"]),
+        )?;
+    }
+    writeln!(out)?;
+    Ok(write_summary(out, report)?)
+}
+
+fn write_summary(out: &mut impl Write, report: &HuntReport) -> std::io::Result<()> {
+    let mut rules: Vec<_> = report.rules.iter().filter(|r| r.alerts > 0 || r.error.is_some()).collect();
+    rules.sort_by(|a, b| b.alerts.cmp(&a.alerts).then(a.name.cmp(&b.name)));
+    for rule in &rules {
+        let capped = if rule.capped > 0 { format!(" ({} more over max_signals)", rule.capped) } else { String::new() };
+        match &rule.error {
+            Some(error) => writeln!(out, "{:>7}  {}: failed: {error}", "-", rule.name)?,
+            None => writeln!(out, "{:>7}  {}{capped}", rule.alerts, rule.name)?,
+        }
+    }
+    let runs: usize = report.rules.iter().map(|r| r.runs).sum();
+    writeln!(out, "{} alerts from {} rules ({} scheduled runs)", report.alerts.len(), report.rules.len(), runs)
+}
+
+fn run_time_text(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let mut clipped: String = text.chars().take(width - 1).collect();
+        clipped.push('…');
+        clipped
+    }
+}
