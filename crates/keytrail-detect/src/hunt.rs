@@ -79,7 +79,10 @@ pub async fn hunt(store: &EventStore, detections: &[Detection], options: &HuntOp
             capped: 0,
             error: None,
         };
-        match run_detection(store, detection, runs, &grid, data_start, options).await {
+        let started = std::time::Instant::now();
+        let result = run_detection(store, detection, runs, &grid, data_start, options).await;
+        tracing::debug!("{:.3} s: {}", started.elapsed().as_secs_f64(), detection.origin);
+        match result {
             Ok(alerts) => {
                 let (kept, capped) = cap_per_run(alerts, detection.schedule.max_signals as usize);
                 outcome.alerts = kept.len();

@@ -12,7 +12,8 @@
 //!      │                                        once, the slot carried along
 //!      ├─ first STATS ──► partial aggregates per (BY keys, slot) ──► each copied to the runs
 //!      │                  whose window holds the slot ──► combined per (BY keys, run)
-//!      └─ otherwise ────► each row copied to the runs whose window holds it
+//!      └─ otherwise, or ► each row copied to the runs whose window holds it
+//!         when slots are much finer than the interval (see `Window::partials_pay_off`)
 //!      ▼
 //!  the rest of the query, partitioned by `__run_time` (STATS, SORT, LIMIT per run),
 //!  NOW() = `__run_time`
@@ -98,6 +99,16 @@ impl Window {
         nested::range(first, int(last, Operator::Plus, 1), lit(1i64))
     }
 
+    /// Whether partial aggregates per slot beat copying rows: a partial is copied to every
+    /// run holding its slot (lookback/slot copies), a row to every run holding it (about
+    /// lookback/interval + 1). A window of 61 minutes run hourly has 1-minute slots: 61
+    /// copies of nearly as many partials as rows, against 2 copies of each row.
+    fn partials_pay_off(&self) -> bool {
+        let copies_per_partial = self.lookback_ms / self.slot_ms();
+        let copies_per_row = (self.lookback_ms + self.interval_ms - 1) / self.interval_ms + 1;
+        copies_per_partial <= 4 * copies_per_row
+    }
+
     /// The time of run number k.
     pub(crate) fn run_time(&self, k: Expr) -> Expr {
         let millis = int(int(k, Operator::Multiply, self.interval_ms), Operator::Plus, self.runs_first);
@@ -143,7 +154,11 @@ impl Query {
         }
         let mut rest = &self.commands[prefix..];
         match rest.first() {
-            Some(command) if !command.uses_now() && matches!(command.kind, CommandKind::Stats { .. }) => {
+            Some(command)
+                if !command.uses_now()
+                    && window.partials_pay_off()
+                    && matches!(command.kind, CommandKind::Stats { .. }) =>
+            {
                 let CommandKind::Stats { aggregates, by } = &command.kind else { unreachable!("matched above") };
                 planner.windowed_stats(command.at, aggregates, by, window)?;
                 rest = &rest[1..];

@@ -110,6 +110,8 @@ async fn windowed_plans_equal_one_plan_per_run() {
         Window { runs_first: start + 20 * 60_000, interval_ms: 5 * 60_000, runs: 14, lookback_ms: 20 * 60_000 },
         // Gaps between windows (lookback < interval), slots of 2 minutes.
         Window { runs_first: start + 6 * 60_000, interval_ms: 10 * 60_000, runs: 8, lookback_ms: 6 * 60_000 },
+        // Slots much finer than the interval (like now-61m every 60m): rows are copied to runs.
+        Window { runs_first: start + 13 * 60_000, interval_ms: 12 * 60_000, runs: 8, lookback_ms: 13 * 60_000 },
         // One run.
         Window { runs_first: start + 45 * 60_000, interval_ms: 60_000, runs: 1, lookback_ms: 30 * 60_000 },
     ];

@@ -37,6 +37,7 @@ fn level_filter(level: &str) -> String {
         "keytrail_ecs",
         "keytrail_enrich",
         "keytrail_engine",
+        "keytrail_detect",
         "keytrail_simulate",
     ]
     .iter()

@@ -32,6 +32,7 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let reading = Reading::open(&args.read).await?;
     let context = reading.session(schema)?;
     let progress = Progress::follow(reading.report.clone(), quiet);
+    let started = std::time::Instant::now();
     let store = EventStore::read(&context).await;
     progress.finish();
     let store = store?;
@@ -44,7 +45,15 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         until: millis(args.read.until),
         no_baseline: args.no_baseline,
     };
+    let read_seconds = started.elapsed().as_secs_f64();
     let report = hunt(&store, &rules.detections, &options).await;
+    let hunt_seconds = started.elapsed().as_secs_f64() - read_seconds;
+    tracing::info!(
+        "read {} events in {read_seconds:.2} s; ran {} rules in {hunt_seconds:.2} s (hunt/read {:.2})",
+        store.len(),
+        rules.detections.len(),
+        (read_seconds + hunt_seconds) / read_seconds
+    );
 
     let format =
         args.format.unwrap_or(if std::io::stdout().is_terminal() { AlertFormat::Table } else { AlertFormat::Ndjson });
