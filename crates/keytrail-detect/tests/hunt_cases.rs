@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! # what the case shows
-//! --- rule                 the rule file (TOML)
+//! --- rule                 the rule file (TOML), or `--- rule builtin:<name>` for a built-in one
 //! --- events               raw CloudTrail events, one a line
 //! --- options              optional: now = <time>, no_baseline, since/until = <time>
 //! --- alerts FIELD...      one line an alert: run time, then each FIELD's value (- if absent)
@@ -43,8 +43,13 @@ fn parse_case(path: &Path) -> Case {
         if let Some(header) = line.strip_prefix("--- ") {
             let mut words = header.split_whitespace();
             section = words.next().unwrap_or_default().to_string();
-            if section == "alerts" {
-                case.fields = words.map(str::to_string).collect();
+            match (section.as_str(), words.next()) {
+                ("alerts", first) => case.fields = first.into_iter().chain(words).map(str::to_string).collect(),
+                ("rule", Some(builtin)) => {
+                    let stem = builtin.strip_prefix("builtin:").expect("--- rule builtin:<name>");
+                    case.rule = keytrail_rules::builtin_text(stem).expect("a built-in rule").to_string();
+                }
+                _ => {}
             }
             continue;
         }
@@ -79,6 +84,14 @@ fn options(text: &str) -> HuntOptions {
     options
 }
 
+/// AS organizations for the cases' addresses (`tests/networks.csv`): 3/8 Amazon, 5.0/16
+/// DigitalOcean, 20/8 Microsoft, 34/8 Google, 45.0/16 M247, 73/8 Comcast.
+fn networks() -> Arc<Enrichment> {
+    let csv = std::fs::File::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/networks.csv")).unwrap();
+    let index = keytrail_enrich::AsnIndex::from_csv(csv, std::io::empty()).unwrap();
+    Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None })
+}
+
 async fn run_case(case: &Case) -> String {
     let mut rules = RuleSet::default();
     rules.add_source(&parse_rule("case", case.rule.clone()).unwrap());
@@ -91,8 +104,7 @@ async fn run_case(case: &Case) -> String {
     std::fs::write(&events, &case.events).unwrap();
     let sources = Sources::discover(&[events.display().to_string()], &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
-    let context =
-        session(sources, Arc::new(Enrichment::default()), schema, ReadOptions::default(), report.clone()).unwrap();
+    let context = session(sources, networks(), schema, ReadOptions::default(), report.clone()).unwrap();
     let store = EventStore::read(&context).await.unwrap();
     assert!(!report.had_errors(), "{}: {:?}", case.path.display(), report.errors());
 

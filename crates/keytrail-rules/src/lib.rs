@@ -9,6 +9,7 @@
 //! A rule that cannot run never stops the others: [`RuleSet`] keeps the detections and the
 //! problems side by side. Running detections over events is `keytrail-detect`'s job.
 
+mod builtin;
 mod compile;
 mod duration;
 mod filters;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::Schema;
 
+pub use builtin::{BUILTIN_RULES, builtin_sources, builtin_text};
 pub use compile::{Detection, Logic, Schedule, compile, empty_scan};
 pub use duration::{parse_interval, parse_lookback};
 pub use load::{RuleError, RuleErrorKind, RuleSource, load_path, parse_rule};
@@ -38,6 +40,11 @@ impl RuleSet {
         let (sources, errors) = load_path(path);
         self.problems.extend(errors);
         sources.iter().for_each(|source| self.add_source(source));
+    }
+
+    /// Adds keytrail's built-in rules.
+    pub fn add_builtin(&mut self) {
+        builtin_sources().iter().for_each(|source| self.add_source(source));
     }
 
     /// Compiles one parsed rule file.

@@ -112,9 +112,12 @@ pub struct SchemaArgs {
 pub struct HuntArgs {
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Rule files or folders of them (Elastic detection-rules TOML); repeatable.
-    #[arg(long = "rules", value_name = "FILE|DIR", required = true)]
+    /// More rule files or folders of them (Elastic detection-rules TOML); repeatable.
+    #[arg(long = "rules", value_name = "FILE|DIR")]
     pub rules: Vec<PathBuf>,
+    /// Leave out keytrail's built-in rules (`keytrail rules check` lists them).
+    #[arg(long)]
+    pub no_builtin: bool,
     /// Run every rule once, at this time, instead of backfilling over the data.
     #[arg(long, value_parser = parse_time)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
@@ -138,8 +141,7 @@ pub enum RulesCommand {
     /// Parse and plan every rule; print, per rule type, how many can run and why the others cannot.
     #[command(after_help = "Exit status: 0 when every rule can run, 1 when some cannot, 2 on errors.")]
     Check {
-        /// Rule files or folders.
-        #[arg(required = true)]
+        /// Rule files or folders; without any, keytrail's built-in rules.
         paths: Vec<PathBuf>,
         /// Print the runnable rules too.
         #[arg(long)]

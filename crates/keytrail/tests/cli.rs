@@ -163,3 +163,50 @@ fn converts_to_parquet_by_date_and_to_nested_ndjson() {
     let back = keytrail(&["query", "select count(*) as n from cloudtrail", ndjson.to_str().unwrap()]);
     assert_eq!(stdout(&back).trim(), r#"{"n":2900}"#, "{}", stderr(&back));
 }
+
+const CREATE_KEY_RULE: &str = r#"[rule]
+rule_id = "t-session-token"
+name = "Session token requested"
+type = "query"
+language = "kuery"
+risk_score = 21
+severity = "low"
+query = "event.action:GetSessionToken"
+"#;
+
+#[test]
+fn hunt_prints_nested_alerts_without_secrets_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("rule.toml");
+    std::fs::write(&rule, CREATE_KEY_RULE).unwrap();
+    // A broken rule file beside it is reported and does not stop the good one.
+    std::fs::write(dir.path().join("broken.toml"), "[rule]\nrule_id = \"x\"\nname = \n").unwrap();
+    let output = keytrail_with_stdin(
+        &["hunt", "-", "--rules", dir.path().to_str().unwrap(), "--no-builtin", "--format", "ndjson"],
+        Some(EVENT.as_bytes()),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let alert: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(alert["rule"]["uuid"], "t-session-token");
+    assert_eq!(alert["@timestamp"], "2024-05-01T10:00:00.000Z");
+    assert_eq!(alert["event"]["action"], "GetSessionToken");
+    assert_eq!(alert["aws"]["cloudtrail"]["user_identity"]["access_key_id"], "AKIAEXAMPLEEXAMPLE01");
+    assert!(!stdout(&output).contains("SECRETTOKEN"));
+    assert!(stderr(&output).contains("broken.toml:3:"), "{}", stderr(&output));
+}
+
+#[test]
+fn hunt_without_alerts_exits_0() {
+    let output = keytrail_with_stdin(&["hunt", "-", "--format", "json"], Some(EVENT.as_bytes()));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "[]");
+}
+
+#[test]
+fn rules_check_lists_the_builtin_pack() {
+    let output = keytrail(&["rules", "check"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("b8c7d6e5-f4a3-4b2c-9d8e-7f6a5b4c3d2e"), "{text}");
+    assert!(text.contains("rules can run"), "{text}");
+}

@@ -12,6 +12,9 @@ use crate::setup::Reading;
 
 pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut rules = RuleSet::default();
+    if !args.no_builtin {
+        rules.add_builtin();
+    }
     for path in &args.rules {
         if !path.exists() {
             anyhow::bail!("rules: {} does not exist", path.display());
@@ -26,7 +29,7 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
     }
     if rules.detections.is_empty() {
-        anyhow::bail!("none of the rules can run ({} skipped)", rules.problems.len());
+        anyhow::bail!("no rule to run ({} could not run; --no-builtin needs --rules)", rules.problems.len());
     }
 
     let reading = Reading::open(&args.read).await?;

@@ -10,6 +10,9 @@ use crate::args::RulesCommand;
 pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     let RulesCommand::Check { paths, all } = command;
     let mut rules = RuleSet::default();
+    if paths.is_empty() {
+        rules.add_builtin();
+    }
     for path in &paths {
         if !path.exists() {
             anyhow::bail!("{} does not exist", path.display());
@@ -34,9 +37,17 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     }
     let total_runnable = rules.detections.len();
     println!("{total_runnable} of {} rules can run", total_runnable + rules.problems.len());
-    if all {
+    if all || paths.is_empty() {
         for detection in &rules.detections {
-            println!("ok: {} ({})", detection.origin, detection.rule.name);
+            let rule = &detection.rule;
+            println!(
+                "ok: {} {:<9} {:<8} {} ({})",
+                rule.rule_id,
+                rule.rule_type.get_ref(),
+                rule.severity,
+                rule.name,
+                detection.origin
+            );
         }
     }
     let mut problems = rules.problems.clone();
