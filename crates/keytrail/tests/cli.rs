@@ -210,3 +210,16 @@ fn rules_check_lists_the_builtin_pack() {
     assert!(text.contains("b8c7d6e5-f4a3-4b2c-9d8e-7f6a5b4c3d2e"), "{text}");
     assert!(text.contains("rules can run"), "{text}");
 }
+
+#[test]
+fn rules_show_prints_a_rules_documentation() {
+    let output = keytrail(&["rules", "show", "9f8e3c5e-f72e-4e91-93f6-e98a4fae3e4f"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for part in ["First Seen from Source IP", "new_terms", "False positives:", "T1078", "AKIA*"] {
+        assert!(text.contains(part), "{part} missing from:\n{text}");
+    }
+    let ambiguous = keytrail(&["rules", "show", "aws"]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(stderr(&ambiguous).contains("matches"), "{}", stderr(&ambiguous));
+}

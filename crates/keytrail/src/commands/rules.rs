@@ -1,6 +1,7 @@
 //! `keytrail rules check PATH...`
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keytrail_rules::{RuleErrorKind, RuleSet};
@@ -8,7 +9,13 @@ use keytrail_rules::{RuleErrorKind, RuleSet};
 use crate::args::RulesCommand;
 
 pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
-    let RulesCommand::Check { paths, all } = command;
+    match command {
+        RulesCommand::Check { paths, all } => check(paths, all),
+        RulesCommand::Show { rule, rules } => show(&rule, &rules),
+    }
+}
+
+fn check(paths: Vec<PathBuf>, all: bool) -> anyhow::Result<ExitCode> {
     let mut rules = RuleSet::default();
     if paths.is_empty() {
         rules.add_builtin();
@@ -60,4 +67,56 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
         println!("{label}: {problem}");
     }
     Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// ruff's `ruff rule`: everything a responder needs to know about one rule, as text.
+fn show(wanted: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut sources = keytrail_rules::builtin_sources();
+    for path in paths {
+        let (found, errors) = keytrail_rules::load_path(path);
+        sources.extend(found);
+        errors.iter().for_each(|e| eprintln!("keytrail: skipping rule: {e}"));
+    }
+    let lowered = wanted.to_lowercase();
+    let matches: Vec<_> = sources
+        .iter()
+        .filter(|s| s.file.rule.rule_id == wanted || s.file.rule.name.to_lowercase().contains(&lowered))
+        .collect();
+    let source = match matches.as_slice() {
+        [one] => *one,
+        [] => anyhow::bail!("no rule has the id or a name containing '{wanted}' (`keytrail rules check` lists them)"),
+        many => anyhow::bail!(
+            "'{wanted}' matches {} rules: {}",
+            many.len(),
+            many.iter().map(|s| s.file.rule.name.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    };
+    let rule = &source.file.rule;
+    println!("{}\n", rule.name);
+    println!(
+        "id: {}   type: {}   severity: {} (risk {})",
+        rule.rule_id,
+        rule.rule_type.get_ref(),
+        rule.severity,
+        rule.risk_score
+    );
+    let interval = rule.interval.as_ref().map_or("5m", |s| s.get_ref().as_str());
+    let from = rule.from.as_ref().map_or("now-6m", |s| s.get_ref().as_str());
+    println!("runs every {interval} over {from}   ({})", source.origin);
+    for threat in &rule.threat {
+        let techniques: Vec<String> = threat.technique.iter().map(|t| format!("{} {}", t.id, t.name)).collect();
+        println!("ATT&CK: {} {} — {}", threat.tactic.id, threat.tactic.name, techniques.join(", "));
+    }
+    println!("\n{}", rule.description.trim());
+    if !rule.false_positives.is_empty() {
+        println!("\nFalse positives:");
+        rule.false_positives.iter().for_each(|fp| println!("- {}", fp.trim()));
+    }
+    if let Some(note) = &rule.note {
+        println!("\n{}", note.trim());
+    }
+    if let Some(query) = &rule.query {
+        println!("\nQuery ({}):\n{}", rule.language.as_deref().unwrap_or("kuery"), query.get_ref().trim());
+    }
+    Ok(ExitCode::SUCCESS)
 }
