@@ -147,6 +147,14 @@ pub enum RulesCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Print a rule's documentation: what it catches, false positives, how to investigate, its query.
+    Show {
+        /// A rule_id, or words of the rule's name (case-insensitive).
+        rule: String,
+        /// Rule files or folders to search besides the built-in rules.
+        #[arg(long = "rules", value_name = "FILE|DIR")]
+        rules: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
