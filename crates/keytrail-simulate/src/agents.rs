@@ -31,6 +31,14 @@ pub(crate) const SERVER: Cli =
 pub(crate) const GITHUB_RUNNER: Cli =
     Cli { version: "2.27.50", python: "3.13.4", os: "linux#6.8.0-1017-azure", arch: "x86_64", modern: true };
 
+/// The CLI on an attacker's rented Debian server: a fresh install, so a
+/// newer version than anything the estate runs.
+pub(crate) const INTRUDER: Cli =
+    Cli { version: "2.31.2", python: "3.13.7", os: "linux#6.1.0-37-cloud-amd64", arch: "x86_64", modern: true };
+
+/// The botocore of a scanner that validates leaked keys by the thousand.
+pub(crate) const KEY_SCANNER: &str = "Botocore/1.34.162 ua/2.0 os/linux#5.15.0-1057-kvm md/arch#x86_64 lang/python#3.10.12 md/pyimpl#CPython cfg/retry-mode#legacy";
+
 impl Cli {
     /// Someone's laptop.
     pub fn personal(rng: &mut SmallRng) -> &'static Cli {

@@ -169,6 +169,9 @@ ops! {
     ATTACH_USER_POLICY = "iam" "AttachUserPolicy" write Management true |a| Body::request(json!({"userName": one(a.rng, &a.account.users), "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}));
     PUT_ROLE_POLICY = "iam" "PutRolePolicy" write Management true |a| Body::request(json!({"roleName": one(a.rng, &a.account.roles), "policyName": "inline-access", "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\"],\"Resource\":\"*\"}]}"}));
     CREATE_ROLE = "iam" "CreateRole" write Management true create_role;
+    // Only attacks create users and console passwords: they build the bodies.
+    CREATE_USER = "iam" "CreateUser" write Management true none;
+    CREATE_LOGIN_PROFILE = "iam" "CreateLoginProfile" write Management true none;
     // EC2
     DESCRIBE_INSTANCES = "ec2" "DescribeInstances" read Management false |_| Body::request(json!({"instancesSet": {}, "filterSet": {}}));
     DESCRIBE_INSTANCE_STATUS = "ec2" "DescribeInstanceStatus" read Management false |_| Body::request(json!({"instancesSet": {}, "filterSet": {}, "includeAllInstances": false}));

@@ -4,6 +4,7 @@
 use crate::EstateConfig;
 use crate::actors::{self, Actor};
 use crate::api::Op;
+use crate::attacks::{self, Cast, Injected};
 use crate::ids::{self, mix};
 use crate::net::{self, Cidr};
 use crate::principal::Role;
@@ -186,6 +187,8 @@ pub(crate) struct Estate {
     global: Option<usize>,
     pub accounts: Vec<Account>,
     actors: Vec<Entry>,
+    /// The attacks and look-alikes woven in.
+    pub attacks: Vec<Injected>,
     start: i64,
     events_per_day: u64,
 }
@@ -202,19 +205,24 @@ impl Estate {
             .map(|a| Account::new(&mut SmallRng::seed_from_u64(mix(&[config.seed, ESTATE, a as u64])), a))
             .collect();
         let mut actors = Vec::new();
+        let mut rosters = Vec::new();
         for home in 0..accounts.len() {
             let mut rng = SmallRng::seed_from_u64(mix(&[config.seed, ACTORS, home as u64]));
-            for actor in actors::staff(&mut rng, &accounts, home, &config.regions) {
-                actors.push(Entry { home, actor });
-            }
+            let (staff, roster) = actors::staff(&mut rng, &accounts, home, &config.regions);
+            actors.extend(staff.into_iter().map(|actor| Entry { home, actor }));
+            rosters.push(roster);
         }
+        let start = config.start.timestamp().div_euclid(DAY) * DAY;
+        let cast = Cast { accounts: &accounts, rosters: &rosters, regions: config.regions.len() };
+        let attacks = attacks::inject(&cast, &config.attacks, config.seed, start, config.days);
         Estate {
             seed: config.seed,
             global: config.regions.iter().position(|r| r == "us-east-1"),
             regions: config.regions.clone(),
             accounts,
             actors,
-            start: config.start.timestamp().div_euclid(DAY) * DAY,
+            attacks,
+            start,
             events_per_day: config.events_per_day,
         }
     }
@@ -259,9 +267,10 @@ impl Estate {
     }
 
     /// The records of one account in one region on day `day`, sorted by
-    /// time. Every actor whose work can reach the account replays its plan
-    /// for the day and keeps what lands in this unit.
-    pub fn unit(&self, account: usize, region: usize, day: u32) -> Vec<Record> {
+    /// time, and how many of them attacks and look-alikes made. Every actor
+    /// whose work can reach the account replays its plan for the day and
+    /// keeps what lands in this unit; then the attacks add theirs.
+    pub fn unit(&self, account: usize, region: usize, day: u32) -> (Vec<Record>, u64) {
         let start = self.day_start(day);
         let budgets = self.budgets(start);
         let mut unit = Unit {
@@ -283,12 +292,13 @@ impl Estate {
                 entry.actor.emit(&mut unit, &mut plan, budgets[i]);
             }
         }
+        let injected = self.attacks.iter().map(|a| a.emit(&mut unit)).sum();
         // Records are large: sort their positions (stably, so ties keep
         // the order actors emitted them in), then move each record once.
         let mut order: Vec<usize> = (0..unit.records.len()).collect();
         order.sort_by_key(|&i| unit.records[i].event_time);
         let mut records: Vec<Option<Record>> = unit.records.into_iter().map(Some).collect();
-        order.into_iter().map(|i| records[i].take().expect("each position once")).collect()
+        (order.into_iter().map(|i| records[i].take().expect("each position once")).collect(), injected)
     }
 }
 

@@ -9,6 +9,11 @@
 //! CloudTrail delivers it to S3: gzip'd JSON log files per account, region
 //! and five minutes, plus hourly digest files.
 //!
+//! Attacks with stolen credentials, and benign look-alikes of them, can be
+//! woven in (see [`attack_names`]): their events land in the same files as
+//! everyone else's, and `ground-truth.json`, next to `AWSLogs/`, says which
+//! they are and which detection rules must, or must not, alert on them.
+//!
 //! Output depends on the configuration only: work is split into units of
 //! (account, region, day), each seeded from the seed and its identity, so
 //! the bytes are the same whatever the number of threads.
@@ -16,6 +21,7 @@
 mod actors;
 mod agents;
 mod api;
+mod attacks;
 mod estate;
 mod ids;
 mod layout;
@@ -49,6 +55,9 @@ pub struct EstateConfig {
     /// console sign-in, CloudFront) are delivered in us-east-1 as
     /// CloudTrail does, so only if it is among them.
     pub regions: Vec<String>,
+    /// The attacks and look-alikes to weave in, by name (see
+    /// [`attack_names`]), in the last three days.
+    pub attacks: Vec<String>,
 }
 
 impl Default for EstateConfig {
@@ -60,16 +69,29 @@ impl Default for EstateConfig {
             seed: 1,
             accounts: 3,
             regions: ["us-east-1", "us-west-2", "eu-west-1"].map(String::from).to_vec(),
+            attacks: Vec::new(),
         }
     }
 }
 
+/// The names of the attacks and look-alikes [`EstateConfig::attacks`] can
+/// weave in.
+pub fn attack_names() -> Vec<&'static str> {
+    attacks::names().collect()
+}
+
+/// Where [`write_estate`] puts the ground truth of the attacks, under its
+/// output folder and outside `AWSLogs/`, so readers of the logs skip it.
+pub const GROUND_TRUTH: &str = "ground-truth.json";
+
 /// What [`write_estate`] wrote. Files and bytes count log and digest files
-/// alike (everything under `AWSLogs`); events count the records in log files.
+/// alike (everything under `AWSLogs`); events count the records in log
+/// files, of which `injected` are the attacks' and look-alikes'.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EstateSummary {
     pub files: u64,
     pub events: u64,
+    pub injected: u64,
     pub bytes_compressed: u64,
     pub bytes_uncompressed: u64,
 }
@@ -78,6 +100,7 @@ impl EstateSummary {
     fn add(&mut self, other: &EstateSummary) {
         self.files += other.files;
         self.events += other.events;
+        self.injected += other.injected;
         self.bytes_compressed += other.bytes_compressed;
         self.bytes_uncompressed += other.bytes_uncompressed;
     }
@@ -98,7 +121,9 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 const FILE_NAMES: u64 = 4;
 
 /// Writes the estate under `out` and returns what it wrote. `progress` is
-/// called with the number of files written so far, from any thread.
+/// called with the number of files written so far, from any thread. With
+/// attacks, `out/ground-truth.json` describes them; without, a ground truth
+/// left there by an earlier run is removed, as it would describe nothing.
 pub fn write_estate(out: &Path, config: &EstateConfig, progress: &(dyn Fn(u64) + Sync)) -> io::Result<EstateSummary> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     write_estate_with(out, config, progress, threads)
@@ -111,10 +136,15 @@ fn write_estate_with(
     progress: &(dyn Fn(u64) + Sync),
     threads: usize,
 ) -> io::Result<EstateSummary> {
+    if let Some(name) = config.attacks.iter().find(|n| !attacks::names().any(|known| known == n.as_str())) {
+        let known = attack_names().join(", ");
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unknown attack {name} (known: {known})")));
+    }
     if config.accounts == 0 || config.regions.is_empty() {
         return Ok(EstateSummary::default());
     }
     let estate = Estate::new(config);
+    write_ground_truth(out, &estate)?;
     let mut units = Vec::new();
     for account in 0..estate.accounts.len() {
         for region in 0..estate.regions.len() {
@@ -157,6 +187,27 @@ fn write_estate_with(
     })
 }
 
+/// Writes `ground-truth.json` if the estate has attacks, else removes a
+/// stale one.
+fn write_ground_truth(out: &Path, estate: &Estate) -> io::Result<()> {
+    let path = out.join(GROUND_TRUTH);
+    if estate.attacks.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    #[derive(serde::Serialize)]
+    struct GroundTruth {
+        attacks: Vec<attacks::Truth>,
+    }
+    let truth = GroundTruth { attacks: estate.attacks.iter().map(|a| a.truth(estate)).collect() };
+    std::fs::create_dir_all(out)?;
+    let mut json = serde_json::to_vec_pretty(&truth)?;
+    json.push(b'\n');
+    std::fs::write(path, json)
+}
+
 /// One worker's writing state: buffers and compressor reused from file to
 /// file (a fresh compressor per file costs more than compressing a small
 /// file).
@@ -187,7 +238,8 @@ impl<'a> Writer<'a> {
     /// events, and a digest per hour.
     fn unit(&mut self, account: usize, region: usize, day: u32) -> io::Result<()> {
         let estate = self.estate;
-        let records = estate.unit(account, region, day);
+        let (records, injected) = estate.unit(account, region, day);
+        self.summary.injected += injected;
         let acct = &estate.accounts[account];
         let region_name = &estate.regions[region];
         let start = estate.day_start(day);

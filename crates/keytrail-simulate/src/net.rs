@@ -17,17 +17,34 @@ const fn cidr(a: u8, b: u8, c: u8, d: u8, bits: u8) -> Cidr {
     Cidr { base: u32::from_be_bytes([a, b, c, d]), bits }
 }
 
-/// Microsoft Azure, where GitHub-hosted runners live.
+/// Microsoft Azure, where GitHub-hosted runners live. Only blocks announced
+/// by Microsoft Corporation itself: parts of 40.64.0.0/10 belong to the
+/// operator of Azure China, which rules on CI networks treat as foreign.
 pub(crate) const AZURE: &[Cidr] = &[
     cidr(20, 0, 0, 0, 11),
     cidr(4, 148, 0, 0, 16),
     cidr(52, 224, 0, 0, 11),
     cidr(13, 64, 0, 0, 11),
-    cidr(40, 64, 0, 0, 10),
+    cidr(40, 80, 0, 0, 12),
+    cidr(40, 112, 0, 0, 13),
 ];
 
-/// Google Cloud, where the Terraform pipeline runs.
-pub(crate) const GCP: &[Cidr] = &[cidr(34, 64, 0, 0, 10), cidr(35, 184, 0, 0, 13)];
+/// Google Cloud, where the Terraform pipeline runs: blocks of Google LLC
+/// (34.96.0.0/11 also holds Google Asia Pacific's).
+pub(crate) const GCP: &[Cidr] = &[cidr(34, 64, 0, 0, 11), cidr(35, 184, 0, 0, 13)];
+
+/// Rented servers and VPN exits that attackers work from, one pool per AS
+/// organization (named as the ASN data names it).
+pub(crate) const DIGITALOCEAN: &[Cidr] =
+    &[cidr(68, 183, 0, 0, 16), cidr(46, 101, 0, 0, 16), cidr(206, 189, 0, 0, 16), cidr(178, 62, 0, 0, 16)];
+/// Hetzner Online GmbH.
+pub(crate) const HETZNER: &[Cidr] = &[cidr(95, 216, 0, 0, 15), cidr(78, 46, 0, 0, 15), cidr(65, 108, 0, 0, 15)];
+/// OVH SAS.
+pub(crate) const OVH: &[Cidr] = &[cidr(54, 36, 0, 0, 14), cidr(51, 254, 0, 0, 15), cidr(141, 94, 0, 0, 15)];
+/// M247 Europe SRL, the network behind many commercial VPNs' exits.
+pub(crate) const M247: &[Cidr] = &[cidr(146, 70, 64, 0, 18), cidr(146, 70, 128, 0, 18), cidr(5, 157, 192, 0, 19)];
+/// Datacamp Limited (CDN77), another VPN host.
+pub(crate) const DATACAMP: &[Cidr] = &[cidr(89, 187, 160, 0, 19), cidr(149, 102, 224, 0, 19)];
 
 /// Amazon blocks used when a region has no table of its own.
 const AWS_ANY: &[Cidr] = &[cidr(3, 0, 0, 0, 9), cidr(52, 0, 0, 0, 10), cidr(54, 64, 0, 0, 11), cidr(18, 188, 0, 0, 14)];
@@ -81,7 +98,7 @@ mod tests {
     #[test]
     fn samples_stay_inside_their_pool() {
         let mut rng = SmallRng::seed_from_u64(3);
-        for pool in [AZURE, GCP, ISP_US, VPC, aws("eu-west-1"), aws("ap-south-1")] {
+        for pool in [AZURE, GCP, ISP_US, VPC, aws("eu-west-1"), aws("ap-south-1"), M247, DATACAMP] {
             for _ in 0..200 {
                 let ip = sample(&mut rng, pool);
                 assert!(contains(pool, &ip), "{ip}");

@@ -8,6 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 /// An IAM user and its long-term access key.
+#[derive(Clone)]
 pub(crate) struct IamUser {
     pub name: String,
     pub id: String,
@@ -113,6 +114,7 @@ impl Role {
 /// Temporary credentials. Drawn from an actor's plan, so every unit that
 /// sees the session (its regions, both sides of a cross-account call)
 /// agrees on the key; the bulky parts are expanded from `seed` on demand.
+#[derive(Clone)]
 pub(crate) struct Session {
     pub key: String,
     pub start: i64,

@@ -51,6 +51,15 @@ pub(crate) struct Record {
     pub session_credential_from_console: Option<&'static str>,
 }
 
+impl Record {
+    /// Turns the record into that of a failed call: an error and no response.
+    pub fn fail(&mut self, code: &'static str, message: String) {
+        self.error_code = Some(code);
+        self.error_message = Some(message);
+        self.response_elements = None;
+    }
+}
+
 /// Who made the call. Which fields are set depends on `type`.
 #[derive(Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -106,6 +106,19 @@ impl<'e> Unit<'e> {
     /// An API call, with the parameters and response the operation records
     /// and, now and then, an error.
     pub fn call(&mut self, t: i64, caller: &Caller, op: &Op) -> &mut Record {
+        let mut rec = self.request(t, caller, op);
+        if self.rng.random_bool(ERROR_RATE) {
+            let arn = caller.identity.arn.as_deref().unwrap_or_default();
+            let account = self.account();
+            let (code, message) = api::error(op, &mut self.rng, arn, &account.id);
+            rec.fail(code, message);
+        }
+        self.push(rec)
+    }
+
+    /// The record of a successful call, with the parameters and response
+    /// the operation records, for the caller to push.
+    pub fn request(&mut self, t: i64, caller: &Caller, op: &Op) -> Record {
         let mut rec = self.envelope(t, op, caller.identity.clone(), caller.ip, caller.agent);
         let (account, region) = (self.account(), self.region_name());
         let body = op.body(&mut Args { rng: &mut self.rng, account, region, t });
@@ -116,15 +129,8 @@ impl<'e> Unit<'e> {
         rec.response_elements = body.response;
         rec.resources = body.resources;
         rec.additional_event_data = body.additional;
-        if self.rng.random_bool(ERROR_RATE) {
-            let arn = caller.identity.arn.as_deref().unwrap_or_default();
-            let (code, message) = api::error(op, &mut self.rng, arn, &account.id);
-            rec.error_code = Some(code);
-            rec.error_message = Some(message);
-            rec.response_elements = None;
-        }
         rec.session_credential_from_console = caller.console.then_some("true");
-        self.push(rec)
+        rec
     }
 
     /// `sts:AssumeRole`, with the credentials it hands out.

@@ -200,6 +200,7 @@ fn volume_and_summary_match() {
     let on_disk = EstateSummary {
         files: c.files.len() as u64,
         events,
+        injected: 0,
         bytes_compressed: c.files.values().map(|b| b.len() as u64).sum(),
         bytes_uncompressed: uncompressed,
     };

@@ -184,9 +184,10 @@ pub enum ConvertFormat {
 
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// Folder to write the estate to (AWSLogs/… below it).
+    /// Folder to write the estate to (AWSLogs/… below it, and ground-truth.json next to it).
     pub output: PathBuf,
-    #[arg(long, default_value_t = 1)]
+    /// Days of logs; attacks fall in the last three, after the history detections learn from.
+    #[arg(long, default_value_t = 14)]
     pub days: u32,
     #[arg(long, default_value_t = 30_000)]
     pub events_per_day: u64,
@@ -197,6 +198,9 @@ pub struct SimulateArgs {
     /// First day of the estate.
     #[arg(long, value_parser = parse_time)]
     pub start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Attacks and look-alikes to weave in, with their ground truth: names separated by commas, all, or none.
+    #[arg(long, value_name = "NAME,...|all|none", value_delimiter = ',', default_value = "all")]
+    pub attack: Vec<String>,
 }
 
 #[derive(Subcommand)]

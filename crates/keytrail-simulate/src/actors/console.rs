@@ -116,6 +116,15 @@ impl ConsoleUser {
         };
         console_login(unit, t, identity, ip, self.browser, mfa, success);
     }
+
+    /// The IAM user behind the sign-ins (none for SSO users) and the
+    /// browser they sign in with.
+    pub fn iam_user(&self) -> Option<(&IamUser, &'static str)> {
+        match &self.who {
+            Who::Iam(user) => Some((user, self.browser)),
+            Who::Sso { .. } => None,
+        }
+    }
 }
 
 impl Actor for ConsoleUser {

@@ -17,7 +17,8 @@ use rand::rngs::SmallRng;
 use serde_json::json;
 
 /// An instance and the role of its instance profile.
-pub(super) struct Instance {
+#[derive(Clone)]
+pub(crate) struct Instance {
     pub id: String,
     pub region: usize,
     /// Public address (or NAT gateway address) it reaches AWS from.
@@ -101,6 +102,10 @@ impl Fleet {
             app: agents::boto3(rng),
             vpce: rng.random_bool(0.5).then(|| account.vpc_endpoint.clone()),
         }
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.iter().map(|(inst, _)| inst)
     }
 }
 

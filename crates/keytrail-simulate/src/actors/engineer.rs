@@ -99,6 +99,10 @@ impl Engineer {
             admin_of,
         }
     }
+
+    pub fn user(&self) -> &IamUser {
+        &self.user
+    }
 }
 
 impl Actor for Engineer {

@@ -76,6 +76,10 @@ impl GithubActions {
             _ => agents::GITHUB_RUNNER.agent(op),
         }
     }
+
+    pub fn user(&self) -> &IamUser {
+        &self.user
+    }
 }
 
 impl Actor for GithubActions {

@@ -14,13 +14,16 @@ use crate::unit::{Caller, Unit};
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-struct Function {
-    name: String,
-    region: usize,
-    region_name: String,
-    role: Role,
-    agent: String,
-    ops: &'static [(&'static Op, u32)],
+/// A function, its execution role and what it calls.
+#[derive(Clone)]
+pub(crate) struct Function {
+    pub name: String,
+    pub region: usize,
+    pub region_name: String,
+    pub role: Role,
+    /// The runtime's SDK agent, with its `exec-env/AWS_Lambda_*` marker.
+    pub agent: String,
+    pub ops: &'static [(&'static Op, u32)],
     weight: u32,
 }
 
@@ -83,6 +86,10 @@ impl Functions {
             })
             .collect();
         Functions { home, tz: account.tz, functions }
+    }
+
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
     }
 }
 

@@ -1,8 +1,9 @@
 //! Actors: whoever makes calls in the estate, one kind per module. Each
 //! actor plans its day from its own RNG (the same plan in every unit that
 //! replays it) and emits the planned events that land in the unit at hand.
-//! New behaviours, attack scenarios included, are new actors: a module with
-//! a type implementing [`Actor`], added to its account's staff in [`staff`].
+//! New behaviours are new actors: a module with a type implementing
+//! [`Actor`], added to its account's staff in [`staff`]. Attacks live apart
+//! (`crate::attacks`): they steal or imitate what the [`Roster`] lists.
 
 mod console;
 mod ec2;
@@ -14,10 +15,13 @@ mod runner;
 mod service;
 mod terraform;
 
+pub(crate) use ec2::Instance;
+pub(crate) use lambda::Function;
+
 use crate::api;
 use crate::estate::Account;
 use crate::ids;
-use crate::principal::{Role, Session, service_identity};
+use crate::principal::{IamUser, Role, Session, service_identity};
 use crate::record::UserIdentity;
 use crate::time::DAY;
 use crate::unit::{AssumeRole, Caller, Unit};
@@ -43,10 +47,32 @@ pub(crate) trait Actor: Send + Sync {
     fn emit(&self, unit: &mut Unit, plan: &mut SmallRng, budget: u64);
 }
 
-/// The actors of account `home`.
-pub(crate) fn staff(rng: &mut SmallRng, accounts: &[Account], home: usize, regions: &[String]) -> Vec<Box<dyn Actor>> {
+/// The identities and workloads of an account, for attacks to steal or
+/// imitate: the same keys, roles, instances and addresses its actors use.
+pub(crate) struct Roster {
+    /// Command-line users, in the order of [`Account::engineers`]; the first
+    /// account's first two administer the other accounts.
+    pub engineers: Vec<IamUser>,
+    /// Console users with an IAM user (SSO users have none), and their browser.
+    pub console_users: Vec<(IamUser, &'static str)>,
+    pub github: IamUser,
+    pub terraform: IamUser,
+    pub functions: Vec<Function>,
+    pub instances: Vec<Instance>,
+    /// The self-hosted CI runners.
+    pub runners: Vec<Instance>,
+}
+
+/// The actors of account `home`, and its roster.
+pub(crate) fn staff(
+    rng: &mut SmallRng,
+    accounts: &[Account],
+    home: usize,
+    regions: &[String],
+) -> (Vec<Box<dyn Actor>>, Roster) {
     let account = &accounts[home];
     let mut actors: Vec<Box<dyn Actor>> = Vec::new();
+    let mut engineers = Vec::new();
     for (i, name) in account.engineers.iter().enumerate() {
         // The first account's first two engineers administer the others.
         let admin_of = if home == 0 && i < 2 {
@@ -54,20 +80,39 @@ pub(crate) fn staff(rng: &mut SmallRng, accounts: &[Account], home: usize, regio
         } else {
             Vec::new()
         };
-        actors.push(Box::new(engineer::Engineer::new(rng, account, home, name, regions, admin_of)));
+        let engineer = engineer::Engineer::new(rng, account, home, name, regions, admin_of);
+        engineers.push(engineer.user().clone());
+        actors.push(Box::new(engineer));
     }
+    let mut console_users = Vec::new();
     for (i, name) in account.console_users.iter().enumerate() {
         let sso = i == 0;
-        actors.push(Box::new(console::ConsoleUser::new(rng, account, home, name, regions, sso)));
+        let user = console::ConsoleUser::new(rng, account, home, name, regions, sso);
+        console_users.extend(user.iam_user().map(|(u, browser)| (u.clone(), browser)));
+        actors.push(Box::new(user));
     }
-    actors.push(Box::new(github::GithubActions::new(rng, account, home, regions)));
-    actors.push(Box::new(runner::Runners::new(rng, account, home, regions)));
-    actors.push(Box::new(terraform::Terraform::new(rng, account, home, regions)));
-    actors.push(Box::new(lambda::Functions::new(rng, account, home, regions)));
-    actors.push(Box::new(ec2::Fleet::new(rng, account, home, regions)));
+    let github = github::GithubActions::new(rng, account, home, regions);
+    let runners = runner::Runners::new(rng, account, home, regions);
+    let terraform = terraform::Terraform::new(rng, account, home, regions);
+    let functions = lambda::Functions::new(rng, account, home, regions);
+    let fleet = ec2::Fleet::new(rng, account, home, regions);
+    let roster = Roster {
+        engineers,
+        console_users,
+        github: github.user().clone(),
+        terraform: terraform.user().clone(),
+        functions: functions.functions().to_vec(),
+        instances: fleet.instances().cloned().collect(),
+        runners: runners.instances().to_vec(),
+    };
+    actors.push(Box::new(github));
+    actors.push(Box::new(runners));
+    actors.push(Box::new(terraform));
+    actors.push(Box::new(functions));
+    actors.push(Box::new(fleet));
     actors.push(Box::new(service::Services::new(rng, account, home, regions)));
     actors.push(Box::new(root::Root::new(account, home)));
-    actors
+    (actors, roster)
 }
 
 /// End of the unit's day: planned steps at or past it are dropped.
@@ -133,7 +178,15 @@ fn split(budget: u64, weights: &[u32]) -> Vec<u64> {
 
 /// A `ConsoleLogin` event (console sign-in: no request id, no TLS details
 /// of the browser).
-fn console_login(unit: &mut Unit, t: i64, identity: UserIdentity, ip: &str, browser: &str, mfa: bool, success: bool) {
+pub(crate) fn console_login(
+    unit: &mut Unit,
+    t: i64,
+    identity: UserIdentity,
+    ip: &str,
+    browser: &str,
+    mfa: bool,
+    success: bool,
+) {
     let mut rec = unit.envelope(t, &api::CONSOLE_LOGIN, identity, ip, browser);
     rec.request_id = None;
     rec.event_type = "AwsConsoleSignIn";

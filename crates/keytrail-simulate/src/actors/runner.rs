@@ -43,6 +43,10 @@ impl Runners {
             instances: (0..rng.random_range(1..=2)).map(|_| Instance::new(rng, 0, &regions[0], role.clone())).collect(),
         }
     }
+
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
 }
 
 impl Actor for Runners {

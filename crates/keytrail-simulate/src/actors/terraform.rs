@@ -73,6 +73,10 @@ impl Terraform {
             regions: regions.len(),
         }
     }
+
+    pub fn user(&self) -> &IamUser {
+        &self.user
+    }
 }
 
 impl Actor for Terraform {

@@ -1,10 +1,12 @@
-//! `keytrail simulate OUT`: a realistic estate to try keytrail on.
+//! `keytrail simulate OUT`: a realistic estate to try keytrail on, with
+//! attacks woven in and their ground truth.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use keytrail_simulate::{EstateConfig, write_estate};
+use keytrail_simulate::{EstateConfig, GROUND_TRUTH, attack_names, write_estate};
 
 use crate::args::SimulateArgs;
 
@@ -14,6 +16,7 @@ pub fn run(args: SimulateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         events_per_day: args.events_per_day,
         seed: args.seed,
         accounts: args.accounts,
+        attacks: attacks(&args.attack)?,
         ..EstateConfig::default()
     };
     if let Some(start) = args.start {
@@ -38,6 +41,31 @@ pub fn run(args: SimulateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             summary.bytes_compressed as f64 / 1e6,
             args.output.display()
         );
+        if !config.attacks.is_empty() {
+            eprintln!(
+                "{} of them from {} attacks and look-alikes: see {}",
+                summary.injected,
+                config.attacks.len(),
+                args.output.join(GROUND_TRUTH).display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The attacks `--attack` names: `all`, `none`, or names (each once).
+fn attacks(requested: &[String]) -> anyhow::Result<Vec<String>> {
+    let known = attack_names();
+    let mut out: Vec<String> = Vec::new();
+    for name in requested.iter().map(|n| n.trim()) {
+        match name {
+            "all" => out.extend(known.iter().map(|n| n.to_string())),
+            "none" => {}
+            _ if known.contains(&name) => out.push(name.to_string()),
+            _ => bail!("unknown attack {name}; known: all, none, {}", known.join(", ")),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
