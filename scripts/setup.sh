@@ -17,6 +17,6 @@ fi
 echo
 echo "Hunting the sample estate with the built-in rules (the attacks are listed in $sample/ground-truth.json):"
 # Exit status 1 means "alerts found", which is what the sample is for.
-"$keytrail" hunt "$sample" --format table || [ $? -eq 1 ]
+"$keytrail" hunt "$sample/AWSLogs" --format table || [ $? -eq 1 ]
 echo
 echo "keytrail is at $keytrail; try: $keytrail query 'select count(*) from cloudtrail' $sample"

@@ -13,6 +13,10 @@ use crate::per_event::{event_fields, events_in_time_order, matching};
 use crate::schedule::{RunGrid, run_between};
 use crate::store::EventStore;
 
+/// The tag of ES|QL rules that alert on something seen for the first time within their
+/// window: in a backfill, runs whose window reaches back before the data raise no alerts.
+pub const BASELINE_TAG: &str = "Keytrail: First Seen Baseline";
+
 #[derive(Debug, Clone, Default)]
 pub struct HuntOptions {
     /// Run each rule once, at this time (epoch ms), instead of backfilling.
@@ -20,7 +24,8 @@ pub struct HuntOptions {
     /// The span to backfill; default: the span of the data.
     pub since: Option<i64>,
     pub until: Option<i64>,
-    /// Let new_terms rules alert on the first history window of the data too.
+    /// Let new_terms rules (and ES|QL rules tagged [`BASELINE_TAG`]) alert on the first
+    /// history window of the data too.
     pub no_baseline: bool,
 }
 
@@ -151,6 +156,16 @@ async fn run_detection(
             Ok(alerts)
         }
         Logic::Esql(query) => {
+            // A "first seen" rule knows nothing before the data starts: its first window is a
+            // baseline, as for new_terms rules.
+            let baseline_end = if options.no_baseline
+                || matches!(runs, Runs::Once(_))
+                || !detection.rule.tags.iter().any(|t| t == BASELINE_TAG)
+            {
+                i64::MIN
+            } else {
+                data_start.saturating_add(lookback)
+            };
             let rows = match runs {
                 Runs::Once(now) => esql::run_once(store, query, now, lookback).await?,
                 Runs::Backfill { .. } => esql::run_backfill(store, query, grid, lookback).await?,
@@ -161,6 +176,7 @@ async fn run_detection(
             rows.sort_by_key(|row| row.run_time);
             Ok(rows
                 .into_iter()
+                .filter(|row| row.run_time >= baseline_end)
                 .filter(|row| seen.insert(serde_json::to_string(&row.fields).unwrap_or_default()))
                 .map(|row| {
                     // An aggregate row's evidence is its run's window, clipped to the data.

@@ -27,6 +27,6 @@ mod schedule;
 mod store;
 
 pub use alert::Alert;
-pub use hunt::{HuntOptions, HuntReport, RuleOutcome, hunt};
+pub use hunt::{BASELINE_TAG, HuntOptions, HuntReport, RuleOutcome, hunt};
 pub use schedule::RunGrid;
 pub use store::EventStore;
