@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test. Installs what the tests need that a fresh machine lacks: moto (an S3
-# server on 127.0.0.1 for the s3:// tests) and the IP-to-AS data for the enrichment tests.
+# server on 127.0.0.1 for the s3:// tests), the IP-to-AS data for the enrichment tests and the
+# proof of the built-in rules, and Chromium (the investigation report is rendered headless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' || echo "warning: moto not installed; S3 tests will skip" >&2
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+    echo "warning: chromium not installed; the HTML report test will only check the markup" >&2
 fi
 if asn_csv=$(scripts/fetch-asn-data.sh 2>/dev/null); then
   export KEYTRAIL_ASN_CSV_DIR="$asn_csv"

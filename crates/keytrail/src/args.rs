@@ -44,6 +44,9 @@ pub enum Command {
     /// Run detection rules over the logs, as if they had been enabled all along; print alerts.
     #[command(after_help = "Exit status: 0 without alerts, 1 with alerts, 2 on errors.")]
     Hunt(HuntArgs),
+    /// Everything one access key, user or address did, the sessions it created, and what of it looks like an intruder's.
+    #[command(after_help = "Exit status: 0 with a report, 1 when the subject is not in the logs, 2 on errors.")]
+    Investigate(crate::commands::investigate::InvestigateArgs),
     /// Work with rule files.
     #[command(subcommand)]
     Rules(RulesCommand),

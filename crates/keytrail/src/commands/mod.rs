@@ -1,6 +1,7 @@
 mod asn;
 mod convert;
 mod hunt;
+pub(crate) mod investigate;
 mod query;
 mod rules;
 mod schema;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args, quiet).await,
         Command::Simulate(args) => simulate::run(args, quiet),
         Command::Hunt(args) => hunt::run(args, quiet).await,
+        Command::Investigate(args) => investigate::run(args, quiet).await,
         Command::Rules(command) => rules::run(command),
         Command::Asn(command) => asn::run(command, quiet),
     }
