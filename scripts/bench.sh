@@ -3,32 +3,58 @@
 #   - the floor: inflating the same files on all cores and discarding the text,
 #   - DuckDB's read_json of the same files (the tool users reach for).
 # Also peak RSS of `count(*)` at 1x and 4x the input, which must not grow with it.
-# Usage: scripts/bench.sh [events_per_day] [days]   (defaults: 60000 x 7 = 420k events, ~30k files)
+# Usage: scripts/bench.sh [events_per_day] [days] [accounts]
+#   (defaults: 60000 x 7 = 420k events in 6 accounts, ~35k files; the issue asks for >= 30k)
+# KEYTRAIL_BENCH_SKIP_BUILD=1 uses the build already in the target folder;
+# KEYTRAIL_BENCH_PROFILE=profiling measures that cargo profile instead of release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per_day=${1:-60000}
 days=${2:-7}
+accounts=${3:-6}
 work=${KEYTRAIL_BENCH_DIR:-.keytrail/bench}
-cargo build --release --bin keytrail
-cargo build --release -p keytrail-decode --example inflate_floor
-kt=target/release/keytrail
-floor=target/release/examples/inflate_floor
+profile=${KEYTRAIL_BENCH_PROFILE:-release}
+# One build for both (a per-package build would unify features differently and rebuild).
+[ -n "${KEYTRAIL_BENCH_SKIP_BUILD:-}" ] || cargo build --profile "$profile" --workspace --bins --examples
+target=${CARGO_TARGET_DIR:-target}
+kt=$target/$profile/keytrail
+floor=$target/$profile/examples/inflate_floor
 python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb
 
-estate() { # folder, seed, accounts
-  if [ ! -d "$1/AWSLogs" ]; then "$kt" -q simulate "$1" --days "$days" --events-per-day "$per_day" --seed "$2" --accounts "$3"; fi
+fail() {
+  echo "bench: $*" >&2
+  exit 1
 }
-estate "$work/x1" 1 5
-for s in 2 3 4; do estate "$work/more$s" "$s" 5; done
 
-files=$(find "$work/x1" -name '*.json.gz' -not -path '*Digest*' | wc -l)
-mb=$(du -sm "$work/x1" | cut -f1)
-sync; cat $(find "$work/x1" -type f) >/dev/null  # warm the page cache for every contender alike
-
-timed() { # prints seconds and peak RSS (KiB) of a command
-  /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1
+estate() { # folder, seed
+  if [ ! -d "$1/AWSLogs" ]; then
+    "$kt" -q simulate "$1" --days "$days" --events-per-day "$per_day" --seed "$2" --accounts "$accounts"
+  fi
 }
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); $(date -u +%F)"
+estate "$work/x1" 1
+for s in 2 3 4; do estate "$work/more$s" "$s"; done
+
+# Only the event files: the CloudTrail-Digest files beside them are not events, and keytrail
+# skips them as CloudTrail consumers do.
+events_glob="$work/x1/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"
+files=$(find "$work/x1" -path '*/CloudTrail/*' -name '*.json.gz' | wc -l)
+[ "$files" -ge 30000 ] || fail "the estate has $files event files; the issue asks for at least 30,000 (raise accounts)"
+mb=$(find "$work/x1" -path '*/CloudTrail/*' -name '*.json.gz' -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s / 1e6}')
+sync
+find "$work" -type f -path '*/CloudTrail/*' -exec cat {} + >/dev/null # warm the page cache for every contender alike
+
+timed() { # prints seconds and peak RSS (KiB) of a command; a failing command stops the benchmark
+  local log
+  log=$(mktemp)
+  if ! /usr/bin/time -o "$log.time" -f '%e %M' "$@" >/dev/null 2>"$log"; then
+    cat "$log" >&2
+    fail "failed: $*"
+  fi
+  cat "$log.time"
+  rm -f "$log" "$log.time"
+}
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); $(date -u +%F); profile $profile"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "input: $files files, ${mb} MB compressed"
 floor_json=$("$floor" "$work/x1")
 echo "floor (inflate only): $floor_json"
@@ -40,13 +66,19 @@ echo "keytrail count(*) at 4x: ${kt4_s}s, peak RSS ${kt4_rss} KiB"
 rm -rf "$work/parquet"
 read -r conv_s conv_rss < <(timed "$kt" -q convert "$work/x1" --to parquet -o "$work/parquet")
 echo "keytrail convert to parquet: ${conv_s}s, peak RSS ${conv_rss} KiB"
+duck_out=$(mktemp)
 read -r duck_s duck_rss < <(timed python3 -c "
-import duckdb, sys
+import duckdb
 con = duckdb.connect()
 con.execute(\"SET threads TO $(nproc)\")
-print(con.execute(\"select count(*) from (select unnest(Records) from read_json('$work/x1/AWSLogs/**/*.json.gz', format='auto', maximum_object_size=268435456))\").fetchone()[0])
+n = con.execute(\"select count(*) from (select unnest(Records) from read_json('$events_glob', format='auto', maximum_object_size=268435456))\").fetchone()[0]
+open('$duck_out', 'w').write(str(n))
 ")
-echo "duckdb read_json count: ${duck_s}s, peak RSS ${duck_rss} KiB"
+duck_events=$(cat "$duck_out")
+rm -f "$duck_out"
+echo "duckdb read_json count: ${duck_s}s, peak RSS ${duck_rss} KiB, $duck_events events"
+# A contender that read something else than keytrail is not a comparison.
+[ "$duck_events" = "$events" ] || fail "duckdb counted $duck_events events, keytrail $events"
 python3 - "$floor_json" "$kt_s" "$conv_s" "$duck_s" "$events" "$kt_rss" "$kt4_rss" <<'PY'
 import json, sys
 floor = json.loads(sys.argv[1]); kt, conv, duck = map(float, sys.argv[2:5]); events = int(sys.argv[5])
@@ -58,3 +90,4 @@ print(f"ratio to floor: count {floor['seconds']/kt:.2f}, convert {floor['seconds
 print(f"speed-up over duckdb: count {duck/kt:.1f}x, convert {duck/conv:.1f}x (target >= 5x)")
 print(f"peak RSS 4x/1x: {rss4/rss1:.2f} (target: flat)")
 PY
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,6 +4,8 @@
 //!
 //! Usage: cargo run --release -p keytrail-decode --example inflate_floor -- DIR
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -31,13 +33,16 @@ fn main() -> std::io::Result<()> {
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
+                // Buffers reused from file to file, as keytrail's reader reuses them.
+                let (mut bytes, mut text) = (Vec::new(), Vec::new());
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
-                    let bytes = std::fs::read(path).expect("readable file");
+                    bytes.clear();
+                    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).expect("readable file");
                     compressed.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    let (text, _) = keytrail_decode::decompress(bytes);
-                    inflated.fetch_add(text.len() as u64, Ordering::Relaxed);
+                    let (inflated_text, _) = keytrail_decode::decompress(&bytes, &mut text);
+                    inflated.fetch_add(inflated_text.len() as u64, Ordering::Relaxed);
                 }
             });
         }

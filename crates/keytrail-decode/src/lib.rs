@@ -25,25 +25,25 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 4 << 20;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The object's text, inflated if it is gzip (by magic bytes, any number of members).
-/// On damage, returns what was inflated before it together with the error.
-pub fn decompress(bytes: Vec<u8>) -> (Vec<u8>, Option<DecodeError>) {
+/// The object's text: `bytes` themselves, or if they are gzip (by magic bytes, any number of
+/// members) their inflated text, in `out` (cleared first, its allocation reused: a reader
+/// keeps one buffer for every object it reads). On damage, returns what was inflated before
+/// it together with the error.
+pub fn decompress<'b>(bytes: &'b [u8], out: &'b mut Vec<u8>) -> (&'b [u8], Option<DecodeError>) {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return (bytes, None);
     }
+    out.clear();
     // CloudTrail files compress about 10:1; start near that to avoid regrowing.
-    let mut text = Vec::with_capacity(bytes.len().saturating_mul(10));
-    let mut decoder = flate2::read::MultiGzDecoder::new(&bytes[..]);
-    match decoder.read_to_end(&mut text) {
-        Ok(_) => (text, None),
+    out.reserve(bytes.len().saturating_mul(10));
+    let mut decoder = flate2::bufread::MultiGzDecoder::new(bytes);
+    match decoder.read_to_end(out) {
+        Ok(_) => (out, None),
         Err(e) => {
-            let kept = text.len();
-            (
-                text,
-                Some(DecodeError::object(format!(
-                    "corrupt gzip ({e}); kept the {kept} bytes inflated before the damage"
-                ))),
-            )
+            let kept = out.len();
+            let error =
+                DecodeError::object(format!("corrupt gzip ({e}); kept the {kept} bytes inflated before the damage"));
+            (out, Some(error))
         }
     }
 }
@@ -75,10 +75,12 @@ mod tests {
 
     #[test]
     fn gzip_is_detected_by_content() {
-        let (text, err) = decompress(gzip(b"{\"Records\":[]}"));
+        let mut out = Vec::new();
+        let packed = gzip(b"{\"Records\":[]}");
+        let (text, err) = decompress(&packed, &mut out);
         assert_eq!(text, b"{\"Records\":[]}");
         assert!(err.is_none());
-        let (text, err) = decompress(b"plain".to_vec());
+        let (text, err) = decompress(b"plain", &mut out);
         assert_eq!(text, b"plain");
         assert!(err.is_none());
     }
@@ -87,7 +89,7 @@ mod tests {
     fn concatenated_gzip_members_are_all_read() {
         let mut both = gzip(b"one\n");
         both.extend(gzip(b"two\n"));
-        assert_eq!(decompress(both).0, b"one\ntwo\n");
+        assert_eq!(decompress(&both, &mut Vec::new()).0, b"one\ntwo\n");
     }
 
     #[test]
@@ -95,7 +97,8 @@ mod tests {
         let data: Vec<u8> = (0..20000).flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes()).collect();
         let mut packed = gzip(&data);
         packed.truncate(packed.len() / 2);
-        let (text, err) = decompress(packed);
+        let mut out = b"left over from the previous object".to_vec();
+        let (text, err) = decompress(&packed, &mut out);
         let err = err.expect("truncation is reported");
         assert!(!err.can_continue());
         assert!(err.to_string().contains("corrupt gzip"), "{err}");

@@ -11,7 +11,7 @@ use datafusion::arrow::error::ArrowError;
 
 use crate::event::{EcsEvent, Value};
 use crate::flattened::FlattenedPath;
-use crate::schema::{COLUMNS, Col, Kind};
+use crate::schema::{COLUMNS, Col, ColumnSet, Kind};
 use crate::table::TableSchema;
 
 enum ColumnBuilder {
@@ -54,6 +54,18 @@ impl BatchBuilder {
         &self.schema
     }
 
+    /// The columns its events must fill.
+    pub fn columns(&self) -> ColumnSet {
+        let mut set = ColumnSet::default();
+        for output in &self.outputs {
+            match output {
+                Output::Column(col, _) => set.insert(*col),
+                Output::Path(path, _) => set.insert(path.object),
+            }
+        }
+        set
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -62,7 +74,7 @@ impl BatchBuilder {
         self.rows += 1;
         for output in &mut self.outputs {
             match output {
-                Output::Column(col, builder) => builder.append(event.get(*col)),
+                Output::Column(col, builder) => builder.append(&event.column(*col)),
                 Output::Path(path, builder) => {
                     builder.append_option(event.str(path.object).and_then(|json| path.extract(json)))
                 }

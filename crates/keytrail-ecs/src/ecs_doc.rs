@@ -13,8 +13,13 @@ use crate::schema::{COLUMNS, Col, Kind, col_at};
 pub(crate) fn read(json: &str, event: &mut EcsEvent<'_>) -> Result<(), String> {
     let doc: sonic_rs::Value = sonic_rs::from_str(json).map_err(|e| describe(&e))?;
     for (i, column) in COLUMNS.iter().enumerate() {
-        let Some(value) = lookup(&doc, column.name) else { continue };
         let col = col_at(i);
+        // Elastic's text copies hold secrets unredacted, in a syntax redaction cannot parse;
+        // they are derived from the redacted flattened objects instead.
+        if !event.wants(col) || col.text_copy_of().is_some() {
+            continue;
+        }
+        let Some(value) = lookup(&doc, column.name) else { continue };
         let converted = match column.kind {
             Kind::Str if is_flattened(col) => {
                 let text = value
@@ -30,9 +35,7 @@ pub(crate) fn read(json: &str, event: &mut EcsEvent<'_>) -> Result<(), String> {
             Kind::Int => {
                 value.as_i64().or_else(|| value.as_str().and_then(|s| s.parse().ok())).map_or(Value::Null, Value::Int)
             }
-            Kind::Time => {
-                value.as_str().and_then(parse_time).or_else(|| value.as_i64()).map_or(Value::Null, Value::Time)
-            }
+            Kind::Time => time_of(value).map_or(Value::Null, Value::Time),
             Kind::StrList => match value.as_array() {
                 Some(items) => Value::List(items.iter().filter_map(text_of).map(Cow::Owned).collect()),
                 None => text_of(value).map_or(Value::Null, |t| Value::List(vec![Cow::Owned(t)])),
@@ -40,10 +43,16 @@ pub(crate) fn read(json: &str, event: &mut EcsEvent<'_>) -> Result<(), String> {
         };
         event.set(col, converted);
     }
-    if matches!(event.get(Col::Timestamp), Value::Null) {
+    // Checked whether or not the read wants the column: it decides whether this is an event.
+    let timestamp = lookup(&doc, Col::Timestamp.def().name).and_then(|v| time_of(v));
+    if timestamp.is_none() {
         return Err("ECS document without a readable @timestamp".into());
     }
     Ok(())
+}
+
+fn time_of(value: &sonic_rs::Value) -> Option<i64> {
+    value.as_str().and_then(parse_time).or_else(|| value.as_i64())
 }
 
 fn is_flattened(col: Col) -> bool {
@@ -94,6 +103,14 @@ mod tests {
             assert_eq!(event.get(Col::Timestamp), &Value::Time(1_704_164_645_000));
             assert_eq!(event.get(Col::RelatedUser), &Value::List(vec!["a".into(), "b".into()]));
         }
+    }
+
+    #[test]
+    fn a_document_is_an_event_by_its_timestamp_whatever_the_columns_read() {
+        let mut event = EcsEvent::with_columns(crate::ColumnSet::default());
+        read(r#"{"@timestamp":"2024-01-02T03:04:05Z","event":{"action":"A"}}"#, &mut event).unwrap();
+        assert_eq!(event.get(Col::EventAction), &Value::Null);
+        assert!(read(r#"{"@timestamp":"yesterday","event":{"action":"A"}}"#, &mut event).is_err());
     }
 
     #[test]

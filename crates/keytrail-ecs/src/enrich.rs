@@ -17,28 +17,36 @@ pub struct Enrichment {
 }
 
 impl Enrichment {
-    /// Fills the network and place of `source.ip`. Values already present (ECS documents
-    /// carry Elastic's own enrichment) are kept.
-    pub fn apply(&self, event: &mut EcsEvent<'_>) {
-        if self.asn.is_none() && self.geo.is_none() {
+    /// Fills the network and place of `source.ip`, when the event wants them. Values already
+    /// present (ECS documents carry Elastic's own enrichment) are kept.
+    pub fn apply<'a>(&'a self, event: &mut EcsEvent<'a>) {
+        let asn = self
+            .asn
+            .as_ref()
+            .filter(|_| event.wants(Col::SourceAsNumber) || event.wants(Col::SourceAsOrganizationName));
+        let geo = self.geo.as_ref().filter(|_| {
+            [Col::SourceGeoCountryIsoCode, Col::SourceGeoCountryName, Col::SourceGeoCityName]
+                .iter()
+                .any(|c| event.wants(*c))
+        });
+        if asn.is_none() && geo.is_none() {
             return;
         }
         let Some(ip) = event.str(Col::SourceIp).and_then(|s| s.parse::<IpAddr>().ok()) else { return };
-        if let Some(asn) = &self.asn
+        if let Some(asn) = asn
             && matches!(event.get(Col::SourceAsNumber), Value::Null)
             && let Some(found) = asn.lookup(ip)
         {
             event.set(Col::SourceAsNumber, Value::Int(i64::from(found.number)));
-            event.set_str(Col::SourceAsOrganizationName, Some(Cow::Owned(found.organization.to_string())));
+            event.set_str(Col::SourceAsOrganizationName, Some(Cow::Borrowed(found.organization)));
         }
-        if let Some(geo) = &self.geo
+        if let Some(geo) = geo
             && matches!(event.get(Col::SourceGeoCountryIsoCode), Value::Null)
             && let Some(found) = geo.lookup(ip)
         {
-            let own = |s: Option<&str>| s.map(|s| Cow::Owned(s.to_string()));
-            event.set_str(Col::SourceGeoCountryIsoCode, own(found.country_iso_code));
-            event.set_str(Col::SourceGeoCountryName, own(found.country_name));
-            event.set_str(Col::SourceGeoCityName, own(found.city_name));
+            event.set_str(Col::SourceGeoCountryIsoCode, found.country_iso_code.map(Cow::Borrowed));
+            event.set_str(Col::SourceGeoCountryName, found.country_name.map(Cow::Borrowed));
+            event.set_str(Col::SourceGeoCityName, found.city_name.map(Cow::Borrowed));
         }
     }
 }

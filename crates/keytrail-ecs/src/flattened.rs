@@ -4,8 +4,10 @@
 //! fields are.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
-use sonic_rs::{JsonContainerTrait, JsonValueMutTrait, JsonValueTrait};
+use memchr::memmem;
+use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::schema::Col;
 
@@ -33,40 +35,66 @@ const SECRET_HINTS: &[&str] =
     &["ession", "ecret", "assword", "aterial", "rivate", "laintext", "SESSION", "SECRET", "PASSWORD", "uthToken"];
 
 /// The JSON text with every secret value replaced by [`REDACTED`]. Text with no hint of a
-/// secret key is returned as it is, unparsed.
+/// secret key is returned as it is, unparsed; otherwise only the secret values change, so keys
+/// keep their order and Elastic's text copies (which depend on it) stay right.
 pub fn redact(json: &str) -> Cow<'_, str> {
-    if !SECRET_HINTS.iter().any(|hint| memchr::memmem::find(json.as_bytes(), hint.as_bytes()).is_some()) {
+    // Searchers built once: building one per search cost more than the search itself.
+    static HINTS: LazyLock<Vec<memmem::Finder<'static>>> =
+        LazyLock::new(|| SECRET_HINTS.iter().map(memmem::Finder::new).collect());
+    if !HINTS.iter().any(|hint| hint.find(json.as_bytes()).is_some()) {
         return Cow::Borrowed(json);
     }
-    let Ok(mut value) = sonic_rs::from_str::<sonic_rs::Value>(json) else {
+    let mut secrets = Vec::new();
+    // The iterators below stop at the end of the first value; anything after it (or text
+    // that is no JSON at all) must count as unparseable too.
+    let valid = sonic_rs::from_str::<serde::de::IgnoredAny>(json).is_ok();
+    if !valid || find_secrets(json, json, &mut secrets).is_err() {
         // Unparseable text can't be checked key by key: drop it rather than risk a leak.
         return Cow::Borrowed(REDACTED_OBJECT);
-    };
-    if !redact_value(&mut value) {
+    }
+    if secrets.is_empty() {
         return Cow::Borrowed(json);
     }
-    Cow::Owned(sonic_rs::to_string(&value).unwrap_or_else(|_| REDACTED_OBJECT.to_string()))
+    let mut out = String::with_capacity(json.len());
+    let mut copied = 0;
+    for secret in secrets {
+        out.push_str(&json[copied..secret.start]);
+        out.push('"');
+        out.push_str(REDACTED);
+        out.push('"');
+        copied = secret.end;
+    }
+    out.push_str(&json[copied..]);
+    Cow::Owned(out)
 }
 
 const REDACTED_OBJECT: &str = "{\"redacted\":true}";
 
-fn redact_value(value: &mut sonic_rs::Value) -> bool {
-    let mut changed = false;
-    if let Some(object) = value.as_object_mut() {
-        for (key, child) in object.iter_mut() {
-            if is_secret_key(key) && !child.is_null() {
-                *child = sonic_rs::Value::from(REDACTED);
-                changed = true;
+/// Adds to `secrets` the byte ranges (in `whole`) of the secret values inside `value`, a
+/// slice of `whole`, in text order.
+fn find_secrets(whole: &str, value: &str, secrets: &mut Vec<std::ops::Range<usize>>) -> Result<(), sonic_rs::Error> {
+    let range = |raw: &str| {
+        let start = raw.as_ptr() as usize - whole.as_ptr() as usize;
+        start..start + raw.len()
+    };
+    if value.starts_with('{') {
+        for entry in sonic_rs::to_object_iter(value) {
+            let (key, child) = entry?;
+            let raw = child.as_raw_str();
+            if is_secret_key(&key) {
+                if raw != "null" {
+                    secrets.push(range(raw));
+                }
             } else {
-                changed |= redact_value(child);
+                find_secrets(whole, reslice(value, raw), secrets)?;
             }
         }
-    } else if let Some(array) = value.as_array_mut() {
-        for child in array.iter_mut() {
-            changed |= redact_value(child);
+    } else if value.starts_with('[') {
+        for item in sonic_rs::to_array_iter(value) {
+            find_secrets(whole, reslice(value, item?.as_raw_str()), secrets)?;
         }
     }
-    changed
+    Ok(())
 }
 
 fn is_secret_key(key: &str) -> bool {
@@ -146,14 +174,18 @@ fn leaf_text(value: &sonic_rs::Value) -> String {
 /// the key does not occur in the text at all.
 pub(crate) fn lookup_str<'a>(json: &'a str, path: &[&str]) -> Option<Cow<'a, str>> {
     let last = path.last()?;
-    if memchr::memmem::find(json.as_bytes(), last.as_bytes()).is_none() {
+    if !json.contains(last) {
         return None;
     }
     let value = sonic_rs::get_from_str(json, path.iter().copied()).ok()?;
-    if let Some(s) = value.as_str() {
-        return Some(Cow::Owned(s.to_string()));
-    }
     let raw = value.as_raw_str();
+    if let Some(s) = value.as_str() {
+        // A string without escapes is its raw text between the quotes: borrow it.
+        return Some(match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(inner) if !inner.contains('\\') => Cow::Borrowed(reslice(json, inner)),
+            _ => Cow::Owned(s.to_string()),
+        });
+    }
     (raw != "null").then(|| Cow::Borrowed(reslice(json, raw)))
 }
 
@@ -175,6 +207,17 @@ mod tests {
         assert!(!out.contains("TOKEN") && !out.contains("\"S\"") && !out.contains("\"p\""), "{out}");
         assert!(out.contains("ASIAEXAMPLE"));
         assert_eq!(out.matches(REDACTED).count(), 3);
+    }
+
+    #[test]
+    fn redaction_changes_only_the_secret_values() {
+        let json = r#"{"credentials": {"accessKeyId": "ASIA1", "sessionToken": "T\"x", "expiration": 1}, "b": [null]}"#;
+        let want =
+            r#"{"credentials": {"accessKeyId": "ASIA1", "sessionToken": "<redacted>", "expiration": 1}, "b": [null]}"#;
+        assert_eq!(redact(json), want);
+        assert_eq!(redact(r#"{"password":null}"#), r#"{"password":null}"#);
+        assert_eq!(redact(r#"{"password":"p"} trailing"#), REDACTED_OBJECT);
+        assert_eq!(redact("password=p"), REDACTED_OBJECT);
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! [`BatchBuilder`] turns events into Arrow batches with only the projected columns.
 //! Secrets (session tokens, secret keys, passwords) are redacted while normalizing, so no
 //! later stage can print one.
+//!
+//! Reading is built for speed on many small files: a delivery file is parsed in one pass
+//! ([`normalize_delivery`]), strings borrow from the text, and an event made for a
+//! [`ColumnSet`] (the projected columns) skips the work of every other column; `count(*)`
+//! only parses, to know which records are events.
 
 mod builder;
 mod categorize;
@@ -15,6 +20,7 @@ mod ecs_doc;
 mod enrich;
 mod event;
 mod flattened;
+mod map_string;
 mod normalize;
 pub mod schema;
 mod table;
@@ -24,7 +30,7 @@ pub use enrich::Enrichment;
 pub use event::{EcsEvent, Value};
 pub use flattened::{FlattenedPath, REDACTED, redact};
 pub use normalize::parse_time;
-pub use schema::{COLUMNS, Col, ColumnDef, Kind, SCHEMA};
+pub use schema::{COLUMNS, Col, ColumnDef, ColumnSet, Kind, SCHEMA};
 pub use table::TableSchema;
 
 use normalize::Parsed;
@@ -35,20 +41,27 @@ const MAX_ENVELOPE_DEPTH: usize = 4;
 /// The ECS event of one record: a CloudTrail event, an EventBridge / CloudTrail Lake envelope
 /// around one, or an ECS document exported from Elastic. The error says why a record is not
 /// an event; it never quotes the record.
-pub fn normalize_record<'a>(json: &'a str, enrichment: &Enrichment) -> Result<EcsEvent<'a>, String> {
+pub fn normalize_record<'a>(json: &'a str, enrichment: &'a Enrichment) -> Result<EcsEvent<'a>, String> {
     let mut event = EcsEvent::default();
+    normalize_into(json, enrichment, &mut event)?;
+    Ok(event)
+}
+
+/// [`normalize_record`] into a reused event, filling only the columns it wants.
+pub fn normalize_into<'a>(json: &'a str, enrichment: &'a Enrichment, event: &mut EcsEvent<'a>) -> Result<(), String> {
+    event.clear();
     let mut text = json;
     for _ in 0..MAX_ENVELOPE_DEPTH {
         match normalize::parse(text)? {
             Parsed::CloudTrail(record) => {
-                normalize::normalize(*record, &mut event)?;
-                enrichment.apply(&mut event);
-                return Ok(event);
+                normalize::normalize(*record, event);
+                enrichment.apply(event);
+                return Ok(());
             }
             Parsed::Ecs => {
-                ecs_doc::read(text, &mut event)?;
-                enrichment.apply(&mut event);
-                return Ok(event);
+                ecs_doc::read(text, event)?;
+                enrichment.apply(event);
+                return Ok(());
             }
             Parsed::Envelope(detail) => text = detail,
         }
@@ -56,7 +69,115 @@ pub fn normalize_record<'a>(json: &'a str, enrichment: &Enrichment) -> Result<Ec
     Err("envelopes nested too deep".into())
 }
 
+/// The events of a CloudTrail delivery file (`{"Records":[…]}`), parsed in one pass over its
+/// text, each handed to `emit` in order. Returns false, having emitted nothing, when the text
+/// is anything else or a record is not a plain CloudTrail event (damaged, an envelope, an ECS
+/// document): framing record by record then reads what can be read and says what cannot,
+/// with the same result as here for the records that are fine.
+pub fn normalize_delivery<'a>(
+    text: &'a str,
+    enrichment: &'a Enrichment,
+    event: &mut EcsEvent<'a>,
+    emit: &mut dyn FnMut(&EcsEvent<'a>),
+) -> bool {
+    let Ok(delivery) = sonic_rs::from_str::<cloudtrail::Delivery>(text) else { return false };
+    if !delivery.records.iter().all(normalize::is_cloudtrail) {
+        return false;
+    }
+    if event.wants_none() {
+        // Nothing to fill (`count(*)`): the records were only parsed to know they are events.
+        event.clear();
+        delivery.records.iter().for_each(|_| emit(event));
+        return true;
+    }
+    for record in delivery.records {
+        event.clear();
+        normalize::normalize(record, event);
+        enrichment.apply(event);
+        emit(event);
+    }
+    true
+}
+
 /// Epoch milliseconds as a UTC time.
 pub fn millis_to_utc(millis: i64) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp_millis(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORDS: [&str; 3] = [
+        r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA1:alice@example.com","accountId":"111122223333","accessKeyId":"ASIA1","sessionContext":{"sessionIssuer":{"type":"Role","userName":"admin"},"attributes":{"mfaAuthenticated":"false","creationDate":"2024-01-02T03:00:00Z"}}},"eventTime":"2024-01-02T03:04:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli","requestParameters":{"userName":"bob"},"responseElements":{"user":{"userId":"AIDA2","userName":"bob"}},"eventID":"e1","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256"}}"#,
+        r#"{"eventTime":"2024-01-02T03:05:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","sourceIPAddress":"2001:DB8::1","userIdentity":{"type":"IAMUser","userName":"carol"},"responseElements":{"credentials":{"accessKeyId":"ASIA3","sessionToken":"SECRET"}},"resources":[{"ARN":"arn:aws:iam::1:role/r","accountId":"1","type":"AWS::IAM::Role"},{"ARN":"arn:aws:iam::1:role/r","accountId":"1","type":"AWS::IAM::Role"}]}"#,
+        r#"{"eventTime":"2024-01-02T03:06:00Z","eventName":"ConsoleLogin","eventSource":"signin.amazonaws.com","errorCode":"","responseElements":{"ConsoleLogin":"Failure"},"additionalEventData":{"MFAUsed":"No","LoginTo":"https://console"}}"#,
+    ];
+
+    fn delivery() -> String {
+        format!(r#"{{"Records":[{}]}}"#, RECORDS.join(","))
+    }
+
+    fn owned(value: Value<'_>) -> Value<'static> {
+        let own = |s: std::borrow::Cow<'_, str>| std::borrow::Cow::Owned(s.into_owned());
+        match value {
+            Value::Null => Value::Null,
+            Value::Str(s) => Value::Str(own(s)),
+            Value::Bool(b) => Value::Bool(b),
+            Value::Int(n) => Value::Int(n),
+            Value::Time(t) => Value::Time(t),
+            Value::List(items) => Value::List(items.into_iter().map(own).collect()),
+        }
+    }
+
+    fn row(event: &EcsEvent<'_>) -> Vec<Value<'static>> {
+        Col::ALL.iter().map(|c| owned(event.column(*c).into_owned())).collect()
+    }
+
+    /// Every column of every event `normalize_delivery` emits, or `None` if it declined.
+    fn one_pass(text: &str, columns: ColumnSet) -> Option<Vec<Vec<Value<'static>>>> {
+        let enrichment = Enrichment::default();
+        let mut event = EcsEvent::with_columns(columns);
+        let mut events = Vec::new();
+        let read = normalize_delivery(text, &enrichment, &mut event, &mut |e| events.push(row(e)));
+        read.then_some(events)
+    }
+
+    #[test]
+    fn a_delivery_file_in_one_pass_equals_its_records_one_by_one() {
+        let enrichment = Enrichment::default();
+        let want: Vec<Vec<Value>> = RECORDS.iter().map(|r| row(&normalize_record(r, &enrichment).unwrap())).collect();
+        assert_eq!(one_pass(&delivery(), ColumnSet::ALL), Some(want));
+    }
+
+    #[test]
+    fn a_projection_fills_its_columns_as_a_full_read_does_and_nothing_else() {
+        let full = one_pass(&delivery(), ColumnSet::ALL).unwrap();
+        for &wanted in Col::ALL {
+            let mut columns = ColumnSet::default();
+            columns.insert(wanted);
+            let projected = one_pass(&delivery(), columns).unwrap();
+            for (full, projected) in full.iter().zip(&projected) {
+                assert_eq!(full[wanted as usize], projected[wanted as usize], "{wanted:?}");
+            }
+        }
+        let none = one_pass(&delivery(), ColumnSet::default()).unwrap();
+        assert_eq!(none.len(), RECORDS.len());
+        assert!(none.iter().flatten().all(|v| *v == Value::Null));
+    }
+
+    #[test]
+    fn anything_but_plain_events_is_left_to_framing() {
+        for text in [
+            r#"{"Records":[{"eventName":"A"},{"eventName":5}]}"#.to_string(),
+            r#"{"Records":[{"eventName":"A"},{"detail":{"eventName":"B"}}]}"#.to_string(),
+            r#"{"Records":[{"eventName":"A"}]}{"Records":[]}"#.to_string(),
+            r#"{"Records":[{"eventName":"A"}],"Records":[]}"#.to_string(),
+            r#"[{"eventName":"A"}]"#.to_string(),
+            format!("{}\n{}", RECORDS[0], RECORDS[1]),
+        ] {
+            assert_eq!(one_pass(&text, ColumnSet::ALL), None, "{text}");
+        }
+        assert_eq!(one_pass(r#"{"Records":[]}"#, ColumnSet::ALL), Some(vec![]));
+    }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use sonic_rs::LazyValue;
 
 use crate::categorize::categorize;
-use crate::cloudtrail::{Record, UserIdentity};
+use crate::cloudtrail::{Record, Resource, UserIdentity, resources};
 use crate::event::{EcsEvent, Value};
 use crate::flattened::{lookup_str, redact};
 use crate::schema::Col;
@@ -26,7 +26,7 @@ pub(crate) enum Parsed<'a> {
 /// Parses a record and says what it is. Errors name the problem, never the content.
 pub(crate) fn parse(json: &str) -> Result<Parsed<'_>, String> {
     let record: Record = sonic_rs::from_str(json).map_err(|e| describe(&e))?;
-    if record.event_name.is_some() || record.event_time.is_some() {
+    if is_cloudtrail(&record) {
         return Ok(Parsed::CloudTrail(Box::new(record)));
     }
     if let Some(detail) = &record.detail {
@@ -41,6 +41,11 @@ pub(crate) fn parse(json: &str) -> Result<Parsed<'_>, String> {
         return Ok(Parsed::Ecs);
     }
     Err("not a CloudTrail event (no eventTime or eventName)".into())
+}
+
+/// Whether a record is a CloudTrail event (rather than an envelope or an ECS document).
+pub(crate) fn is_cloudtrail(record: &Record<'_>) -> bool {
+    record.event_name.is_some() || record.event_time.is_some()
 }
 
 /// sonic-rs describes the failure, then quotes the input around it; keep the description and
@@ -70,8 +75,14 @@ fn without_quoted_values(text: &str) -> String {
 
 /// Fills `event` from a CloudTrail record. An event whose time is missing or unreadable is
 /// kept with a null `@timestamp`: it is still evidence, though no time window will hold it.
-pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Result<(), String> {
-    if let Some(millis) = record.event_time.as_deref().and_then(parse_time) {
+/// Work for columns the event does not want is skipped.
+pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) {
+    if event.wants_none() {
+        return;
+    }
+    if event.wants(Col::Timestamp)
+        && let Some(millis) = record.event_time.as_deref().and_then(parse_time)
+    {
         event.set(Col::Timestamp, Value::Time(millis));
     }
     event.set(Col::EventKind, Value::Str(Cow::Borrowed("event")));
@@ -80,8 +91,8 @@ pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Res
     event.set(Col::CloudProvider, Value::Str(Cow::Borrowed("aws")));
 
     if let Some(provider) = &record.event_source {
-        let service = provider.strip_suffix(".amazonaws.com").unwrap_or(provider);
-        event.set_str(Col::CloudServiceName, Some(Cow::Owned(service.to_string())));
+        let service = sub_cow(provider, |p| Some(p.strip_suffix(".amazonaws.com").unwrap_or(p)));
+        event.set_str(Col::CloudServiceName, service);
     }
     event.set_str(Col::EventProvider, record.event_source);
     event.set_str(Col::EventId, record.event_id);
@@ -114,26 +125,35 @@ pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Res
         // Elastic drops null and empty values; `{}` stays, as it does there.
         (raw != "null" && raw != "\"\"").then(|| cow_from_lazy(value))
     };
+    // The columns below only look up keys that are not secrets, so the text is redacted only
+    // when it is output.
+    let redacted = |col: Col, text: Option<Cow<'a, str>>| {
+        if event.wants(col) { text.map(redact_cow) } else { text }
+    };
     let request = flat(&record.request_parameters);
-    let response = flat(&record.response_elements).map(|r| redact_cow(r));
-    let additional = flat(&record.additional_event_data).map(|r| redact_cow(r));
+    let response = redacted(Col::FlatResponseElements, flat(&record.response_elements));
+    let additional = redacted(Col::FlatAdditionalEventData, flat(&record.additional_event_data));
     let service_details = flat(&record.service_event_details);
 
     // Outcome: any error fails the call; a ConsoleLogin says its own result.
-    let mut outcome = Cow::Borrowed(if failed { "failure" } else { "success" });
-    let action = record.event_name.clone();
-    if action.as_deref() == Some("ConsoleLogin")
-        && let Some(result) = response.as_deref().and_then(|r| lookup_str(r, &["ConsoleLogin"]))
-    {
-        outcome = Cow::Owned(result.to_lowercase());
-    }
-    event.set(Col::EventOutcome, Value::Str(outcome));
-    if let Some(action) = action.as_deref() {
-        let (categories, types) = categorize(action);
-        if !categories.is_empty() {
-            event.set(Col::EventCategory, Value::List(categories.iter().map(|c| Cow::Borrowed(*c)).collect()));
+    let action = record.event_name;
+    if event.wants(Col::EventOutcome) {
+        let mut outcome = Cow::Borrowed(if failed { "failure" } else { "success" });
+        if action.as_deref() == Some("ConsoleLogin")
+            && let Some(result) = response.as_deref().and_then(|r| lookup_str(r, &["ConsoleLogin"]))
+        {
+            outcome = Cow::Owned(result.to_lowercase());
         }
-        event.set(Col::EventType, Value::List(types.iter().map(|t| Cow::Borrowed(*t)).collect()));
+        event.set(Col::EventOutcome, Value::Str(outcome));
+    }
+    if let Some(action) = action.as_deref() {
+        if event.wants(Col::EventCategory) || event.wants(Col::EventType) {
+            let (categories, types) = categorize(action);
+            if !categories.is_empty() {
+                event.set(Col::EventCategory, Value::List(categories.iter().map(|c| Cow::Borrowed(*c)).collect()));
+            }
+            event.set(Col::EventType, Value::List(types.iter().map(|t| Cow::Borrowed(*t)).collect()));
+        }
         if action == "ConsoleLogin"
             && let Some(data) = additional.as_deref()
         {
@@ -143,7 +163,9 @@ pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Res
     event.set_str(Col::EventAction, action);
 
     if let Some(address) = record.source_ip_address {
-        if let Some(ip) = single_ip(&address) {
+        if (event.wants(Col::SourceIp) || event.wants(Col::RelatedIp))
+            && let Some(ip) = single_ip(&address)
+        {
             event.set(Col::SourceIp, Value::Str(ip.clone()));
             event.push_unique(Col::RelatedIp, ip);
         }
@@ -152,34 +174,48 @@ pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Res
 
     identity(record.user_identity.unwrap_or_default(), additional.as_deref(), record.recipient_account_id, event);
 
-    if let Some(request) = request.as_deref() {
-        let user = lookup_str(request, &["userName"]);
-        let new_user = lookup_str(request, &["newUserName"]);
+    if let Some(request) = &request
+        && [Col::RelatedUser, Col::UserTargetName, Col::UserChangesName, Col::GroupName].iter().any(|c| event.wants(*c))
+    {
+        let user = lookup_in(&request, &["userName"]);
+        let new_user = lookup_in(&request, &["newUserName"]);
         if let Some(user) = &user {
-            event.push_unique(Col::RelatedUser, Cow::Owned(user.to_string()));
+            event.push_unique(Col::RelatedUser, user.clone());
         }
         if let Some(new_user) = &new_user {
-            event.push_unique(Col::RelatedUser, Cow::Owned(new_user.to_string()));
+            event.push_unique(Col::RelatedUser, new_user.clone());
         }
-        event.set_str(Col::UserTargetName, user.map(owned));
-        event.set_str(Col::UserChangesName, new_user.map(owned));
-        event.set_str(Col::GroupName, lookup_str(request, &["groupName"]).map(owned));
+        event.set_str(Col::UserTargetName, user);
+        event.set_str(Col::UserChangesName, new_user);
+        if event.wants(Col::GroupName) {
+            event.set_str(Col::GroupName, lookup_in(request, &["groupName"]));
+        }
     }
-    if let Some(response) = response.as_deref() {
-        event.set_str(Col::UserTargetId, lookup_str(response, &["user", "userId"]).map(owned));
-        event.set_str(Col::GroupId, lookup_str(response, &["group", "groupId"]).map(owned));
+    if let Some(response) = &response {
+        if event.wants(Col::UserTargetId) {
+            event.set_str(Col::UserTargetId, lookup_in(response, &["user", "userId"]));
+        }
+        if event.wants(Col::GroupId) {
+            event.set_str(Col::GroupId, lookup_in(response, &["group", "groupId"]));
+        }
     }
 
     if let Some(tls) = record.tls_details {
-        if let Some((protocol, version)) = tls.tls_version.as_deref().and_then(|v| v.split_once('v')) {
-            event.set_str(Col::TlsVersionProtocol, Some(Cow::Owned(protocol.to_lowercase())));
-            event.set_str(Col::TlsVersion, Some(Cow::Owned(version.to_string())));
+        if let Some(tls_version) = &tls.tls_version
+            && let Some((protocol, _)) = tls_version.split_once('v')
+        {
+            let protocol = if protocol == "TLS" { Cow::Borrowed("tls") } else { Cow::Owned(protocol.to_lowercase()) };
+            event.set_str(Col::TlsVersionProtocol, Some(protocol));
+            event.set_str(Col::TlsVersion, sub_cow(tls_version, |v| v.split_once('v').map(|(_, version)| version)));
         }
         event.set_str(Col::TlsCipher, tls.cipher_suite);
         event.set_str(Col::TlsClientServerName, tls.client_provided_host_header);
     }
 
-    if let Some(resources) = record.resources {
+    if let Some(resources) = &record.resources
+        && [Col::ResourcesArn, Col::ResourcesAccountId, Col::ResourcesType].iter().any(|c| event.wants(*c))
+        && let Some(resources) = read_resources(resources)
+    {
         // Elastic keeps one entry per distinct (ARN, account, type).
         let mut seen: Vec<(Option<Cow<str>>, Option<Cow<str>>, Option<Cow<str>>)> = Vec::new();
         let (mut arns, mut accounts, mut types) = (Vec::new(), Vec::new(), Vec::new());
@@ -205,7 +241,6 @@ pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) -> Res
     event.set_str(Col::FlatResponseElements, response);
     event.set_str(Col::FlatAdditionalEventData, additional);
     event.set_str(Col::FlatServiceEventDetails, service_details);
-    Ok(())
 }
 
 /// Who made the call: user.name, user.id, related.user and the aws.cloudtrail.user_identity
@@ -216,7 +251,6 @@ fn identity<'a>(
     recipient_account: Option<Cow<'a, str>>,
     event: &mut EcsEvent<'a>,
 ) {
-    let kind = identity.kind.as_deref().unwrap_or_default().to_string();
     if let Some(name) = &identity.user_name {
         event.push_unique(Col::RelatedUser, name.clone());
     }
@@ -234,27 +268,28 @@ fn identity<'a>(
     }
     if let Some(attributes) = attributes {
         event.set_str(Col::SessionMfaAuthenticated, attributes.mfa_authenticated);
-        if let Some(millis) = attributes.creation_date.as_deref().and_then(parse_time) {
+        if event.wants(Col::SessionCreationDate)
+            && let Some(millis) = attributes.creation_date.as_deref().and_then(parse_time)
+        {
             event.set(Col::SessionCreationDate, Value::Time(millis));
         }
     }
+    let kind = identity.kind.as_deref().unwrap_or_default();
     // Role and federated sessions are named after the role (or federating user) that issued
     // them; the session's own name goes to related.user, with its local part if an e-mail.
-    if matches!(kind.as_str(), "AssumedRole" | "FederatedUser") {
-        if let Some(session) =
-            identity.principal_id.as_deref().and_then(|p| p.split_once(':')).map(|(_, s)| s.to_string())
+    if matches!(kind, "AssumedRole" | "FederatedUser") {
+        if let Some(principal) = &identity.principal_id
+            && let Some(session) = sub_cow(principal, |p| p.split_once(':').map(|(_, session)| session))
             && !session.is_empty()
         {
-            if let Some((local, _)) = session.split_once('@') {
-                event.set_str(Col::UserEmail, Some(Cow::Owned(session.clone())));
-                event.push_unique(Col::RelatedUser, Cow::Owned(session.clone()));
-                event.push_unique(Col::RelatedUser, Cow::Owned(local.to_string()));
+            if let Some(local) = sub_cow(&session, |s| s.split_once('@').map(|(local, _)| local)) {
+                event.set_str(Col::UserEmail, Some(session.clone()));
+                event.push_unique(Col::RelatedUser, session);
+                event.push_unique(Col::RelatedUser, local);
             } else {
-                event.push_unique(Col::RelatedUser, Cow::Owned(session));
+                event.push_unique(Col::RelatedUser, session);
             }
-            if let Some(id) = &identity.principal_id {
-                event.push_unique(Col::RelatedUser, id.clone());
-            }
+            event.push_unique(Col::RelatedUser, principal.clone());
         }
         if issuer_name.is_some() {
             user_name = issuer_name;
@@ -298,6 +333,29 @@ fn owned<'a>(text: Cow<'_, str>) -> Cow<'a, str> {
     Cow::Owned(text.into_owned())
 }
 
+/// [`lookup_str`] in a text that may be borrowed from the record, borrowing from it too.
+fn lookup_in<'a>(text: &Cow<'a, str>, path: &[&str]) -> Option<Cow<'a, str>> {
+    match text {
+        Cow::Borrowed(s) => lookup_str(s, path),
+        Cow::Owned(s) => lookup_str(s, path).map(owned),
+    }
+}
+
+/// A part of a text, borrowed from the record when the text is (no allocation per event).
+fn sub_cow<'a>(text: &Cow<'a, str>, part: impl for<'s> Fn(&'s str) -> Option<&'s str>) -> Option<Cow<'a, str>> {
+    match text {
+        Cow::Borrowed(s) => part(s).map(Cow::Borrowed),
+        Cow::Owned(s) => part(s).map(|p| Cow::Owned(p.to_string())),
+    }
+}
+
+fn read_resources<'a>(raw: &LazyValue<'a>) -> Option<Vec<Resource<'a>>> {
+    match raw.as_raw_cow() {
+        Cow::Borrowed(text) => resources(text),
+        Cow::Owned(text) => Some(resources(&text)?.into_iter().map(Resource::into_owned).collect()),
+    }
+}
+
 fn cow_from_lazy<'a>(value: &LazyValue<'a>) -> Cow<'a, str> {
     value.as_raw_cow()
 }
@@ -313,6 +371,10 @@ fn redact_cow(text: Cow<'_, str>) -> Cow<'_, str> {
 /// (`253.252.51.07`) make an address invalid, as they do for Elasticsearch's ip type.
 pub(crate) fn single_ip<'a>(address: &Cow<'a, str>) -> Option<Cow<'a, str>> {
     let ip: IpAddr = address.parse().ok()?;
+    // The parser takes IPv4 addresses only in their canonical form.
+    if ip.is_ipv4() {
+        return Some(address.clone());
+    }
     let canonical = ip.to_string();
     Some(if canonical == **address { address.clone() } else { Cow::Owned(canonical) })
 }

@@ -118,6 +118,10 @@ columns! {
     TlsVersionProtocol => "tls.version_protocol", Str, "TLS protocol, 'tls'.";
     TlsCipher => "tls.cipher", Str, "TLS cipher suite.";
     TlsClientServerName => "tls.client.server_name", Str, "The host name the client asked for (clientProvidedHostHeader).";
+    RequestParameters => "aws.cloudtrail.request_parameters", Str, "requestParameters as Elastic stores its text copy: Java map syntax ({userName=bob, durationSeconds=3600}), keys in Elastic's order, null and empty values dropped, secrets redacted.";
+    ResponseElements => "aws.cloudtrail.response_elements", Str, "responseElements as Elastic's text copy (see aws.cloudtrail.request_parameters).";
+    AdditionalEventData => "aws.cloudtrail.additional_eventdata", Str, "additionalEventData as Elastic's text copy (see aws.cloudtrail.request_parameters).";
+    ServiceEventDetails => "aws.cloudtrail.service_event_details", Str, "serviceEventDetails as Elastic's text copy (see aws.cloudtrail.request_parameters).";
     FlatRequestParameters => "aws.cloudtrail.flattened.request_parameters", Str, "The call's requestParameters as JSON. Any path inside reads as a column: \"aws.cloudtrail.flattened.request_parameters.<path>\".";
     FlatResponseElements => "aws.cloudtrail.flattened.response_elements", Str, "responseElements as JSON, secrets (session tokens, secret keys, passwords) redacted. Paths read as for request_parameters.";
     FlatAdditionalEventData => "aws.cloudtrail.flattened.additional_eventdata", Str, "additionalEventData as JSON. Paths read as for request_parameters.";
@@ -129,6 +133,66 @@ pub const COLUMN_COUNT: usize = Col::FlatServiceEventDetails as usize + 1;
 impl Col {
     pub fn def(self) -> &'static ColumnDef {
         &COLUMNS[self as usize]
+    }
+
+    /// For Elastic's text copy of a free-form object, the column with the object as JSON.
+    pub fn text_copy_of(self) -> Option<Col> {
+        match self {
+            Col::RequestParameters => Some(Col::FlatRequestParameters),
+            Col::ResponseElements => Some(Col::FlatResponseElements),
+            Col::AdditionalEventData => Some(Col::FlatAdditionalEventData),
+            Col::ServiceEventDetails => Some(Col::FlatServiceEventDetails),
+            _ => None,
+        }
+    }
+}
+
+/// A set of columns: those a read needs, so that normalization skips the work of the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnSet(u128);
+
+const _: () = assert!(COLUMN_COUNT <= 128, "ColumnSet holds at most 128 columns");
+
+impl ColumnSet {
+    pub const ALL: ColumnSet = ColumnSet(u128::MAX >> (128 - COLUMN_COUNT));
+
+    pub fn contains(self, col: Col) -> bool {
+        self.0 & (1 << col as usize) != 0
+    }
+
+    pub fn insert(&mut self, col: Col) {
+        self.0 |= 1 << col as usize;
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set with the columns its columns are computed from: normalization fills those
+    /// only when they are in the set too.
+    pub fn with_sources(mut self) -> ColumnSet {
+        for &col in Col::ALL {
+            if !self.contains(col) {
+                continue;
+            }
+            if let Some(object) = col.text_copy_of() {
+                self.insert(object);
+            }
+            match col {
+                // The Identity Center user name Elastic moves out of additionalEventData.
+                Col::AdditionalEventData => {
+                    self.insert(Col::UserIdentityType);
+                    self.insert(Col::UserName);
+                }
+                Col::SourceAsNumber
+                | Col::SourceAsOrganizationName
+                | Col::SourceGeoCountryIsoCode
+                | Col::SourceGeoCountryName
+                | Col::SourceGeoCityName => self.insert(Col::SourceIp),
+                _ => {}
+            }
+        }
+        self
     }
 }
 
@@ -159,6 +223,20 @@ mod tests {
         assert_eq!(names.len(), COLUMN_COUNT);
         assert_eq!(Col::SourceIp.def().name, "source.ip");
         assert_eq!(column_index("event.action"), Some(Col::EventAction as usize));
+    }
+
+    #[test]
+    fn column_sets_bring_what_their_columns_are_computed_from() {
+        assert!(Col::ALL.iter().all(|c| ColumnSet::ALL.contains(*c)));
+        let mut set = ColumnSet::default();
+        assert!(set.is_empty());
+        set.insert(Col::AdditionalEventData);
+        set.insert(Col::SourceAsNumber);
+        let set = set.with_sources();
+        for col in [Col::FlatAdditionalEventData, Col::UserIdentityType, Col::UserName, Col::SourceIp] {
+            assert!(set.contains(col), "{col:?}");
+        }
+        assert!(!set.contains(Col::EventAction));
     }
 }
 

@@ -7,9 +7,10 @@
 //!  s3://, -    NDJSON…    country
 //! ```
 //!
-//! [`CloudTrailTable`] is a [`datafusion::catalog::TableProvider`]: each scan fetches objects
-//! ahead (in parallel for S3), and one partition per core decodes them into batches, building
-//! only the columns the plan needs. Columns that read inside the flattened JSON objects exist
+//! [`CloudTrailTable`] is a [`datafusion::catalog::TableProvider`]: one partition per core
+//! reads objects (local files itself; S3 objects fetched ahead, in parallel) and decodes them
+//! into batches, building only the columns the plan needs and normalizing only what those
+//! columns are computed from. Columns that read inside the flattened JSON objects exist
 //! only when a query names them ([`names_in_query`]). What cannot be read is counted in a
 //! shared [`ReadReport`] instead of failing the query, unless `strict` is set.
 

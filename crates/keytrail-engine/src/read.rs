@@ -1,9 +1,10 @@
 //! One object, from bytes to rows: decompress, frame, normalize, enrich, append.
 
+use std::fmt;
 use std::sync::atomic::Ordering;
 
 use keytrail_decode::{DecodeError, decompress, frame, utf8_prefix};
-use keytrail_ecs::{BatchBuilder, Col, Enrichment, Value, normalize_record};
+use keytrail_ecs::{BatchBuilder, Col, ColumnSet, EcsEvent, Enrichment, Value, normalize_delivery, normalize_into};
 use keytrail_source::TimeRange;
 
 use crate::report::{ReadError, ReadReport};
@@ -29,61 +30,88 @@ impl Default for ReadOptions {
     }
 }
 
-/// Appends the object's events to `builder`, reporting what it skips. In strict mode the
-/// first error is returned instead.
-pub(crate) fn read_object(
-    name: &str,
-    bytes: Vec<u8>,
-    builder: &mut BatchBuilder,
-    enrichment: &Enrichment,
-    options: &ReadOptions,
-    report: &ReadReport,
-) -> Result<(), ReadError> {
-    report.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    let mut errors = ObjectErrors { name, strict: options.strict, report, first: None, any: false };
+/// What a partition keeps from one object to the next, so that reading an object allocates
+/// little: the buffer for inflated text, and the columns its events need.
+pub(crate) struct ObjectReader {
+    text: Vec<u8>,
+    columns: ColumnSet,
+}
 
-    let (text, damage) = decompress(bytes);
-    if let Some(damage) = damage {
-        errors.add(damage);
-    }
-    let (text, damage) = utf8_prefix(&text);
-    if let Some(damage) = damage {
-        errors.add(damage);
-    }
-    let range = options.time_range;
-    let bounded = !range.is_unbounded();
-    let mut events = 0u64;
-    frame(text, options.max_record_bytes, &mut |record| {
-        if errors.first.is_some() {
-            return;
+impl ObjectReader {
+    pub fn new(builder: &BatchBuilder, options: &ReadOptions) -> ObjectReader {
+        let mut columns = builder.columns();
+        if !options.time_range.is_unbounded() {
+            columns.insert(Col::Timestamp);
         }
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => return errors.add(error),
+        ObjectReader { text: Vec::new(), columns }
+    }
+
+    /// Appends the object's events to `builder`, reporting what it skips. In strict mode the
+    /// first error is returned instead. `name` is only formatted when there is an error.
+    pub fn read(
+        &mut self,
+        name: &dyn fmt::Display,
+        bytes: &[u8],
+        builder: &mut BatchBuilder,
+        enrichment: &Enrichment,
+        options: &ReadOptions,
+        report: &ReadReport,
+    ) -> Result<(), ReadError> {
+        report.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let mut errors = ObjectErrors { name, strict: options.strict, report, first: None, any: false };
+
+        let (text, damage) = decompress(bytes, &mut self.text);
+        if let Some(damage) = damage {
+            errors.add(damage);
+        }
+        let (text, damage) = utf8_prefix(text);
+        if let Some(damage) = damage {
+            errors.add(damage);
+        }
+        let range = options.time_range;
+        let bounded = !range.is_unbounded();
+        let mut events = 0u64;
+        let mut event = EcsEvent::with_columns(self.columns);
+        let mut append = |event: &EcsEvent<'_>| {
+            // With a time window, an event with no readable time is outside it.
+            if bounded && !matches!(event.get(Col::Timestamp), Value::Time(millis) if in_range(*millis, &range)) {
+                return;
+            }
+            builder.append(event);
+            events += 1;
         };
-        match normalize_record(record.json, enrichment) {
-            Ok(event) => {
-                // With a time window, an event with no readable time is outside it.
-                if bounded && !matches!(event.get(Col::Timestamp), Value::Time(millis) if in_range(*millis, &range)) {
+        // A delivery file no larger than one record may be is parsed in one pass; anything
+        // else, or a file with a bad record, is framed record by record.
+        let fast = text.len() <= options.max_record_bytes
+            && errors.first.is_none()
+            && normalize_delivery(text, enrichment, &mut event, &mut append);
+        if !fast {
+            frame(text, options.max_record_bytes, &mut |record| {
+                if errors.first.is_some() {
                     return;
                 }
-                builder.append(&event);
-                events += 1;
-            }
-            Err(message) => errors.add(DecodeError::record(record.position, message)),
+                let record = match record {
+                    Ok(record) => record,
+                    Err(error) => return errors.add(error),
+                };
+                match normalize_into(record.json, enrichment, &mut event) {
+                    Ok(()) => append(&event),
+                    Err(message) => errors.add(DecodeError::record(record.position, message)),
+                }
+            });
         }
-    });
-    report.events.fetch_add(events, Ordering::Relaxed);
-    if errors.any {
-        report.objects_with_errors.fetch_add(1, Ordering::Relaxed);
+        report.events.fetch_add(events, Ordering::Relaxed);
+        if errors.any {
+            report.objects_with_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        errors.first.map_or(Ok(()), Err)
     }
-    errors.first.map_or(Ok(()), Err)
 }
 
 /// The errors of one object: reported as they come, or in strict mode the first one kept to
 /// stop the read.
 struct ObjectErrors<'r> {
-    name: &'r str,
+    name: &'r dyn fmt::Display,
     strict: bool,
     report: &'r ReadReport,
     first: Option<ReadError>,

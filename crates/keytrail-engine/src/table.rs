@@ -1,12 +1,16 @@
 //! The `cloudtrail` table: a DataFusion [`TableProvider`] whose scan reads the sources in
-//! parallel partitions, each pulling the next fetched object from a shared queue, so memory
-//! stays flat however much is read.
+//! parallel partitions, each taking the next object (a local file it reads itself, or one
+//! fetched ahead from a shared queue), so memory stays flat however much is read.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DataFusionError, Result};
@@ -18,10 +22,10 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use futures::StreamExt;
 use keytrail_ecs::{BatchBuilder, Enrichment, TableSchema};
-use keytrail_source::{SourceError, Sources};
+use keytrail_source::{SourceError, SourceObject, Sources};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::read::{ReadOptions, read_object};
+use crate::read::{ObjectReader, ReadOptions};
 use crate::report::{ReadError, ReadReport};
 
 /// Rows per batch handed to DataFusion: CloudTrail files are small, so several are gathered.
@@ -84,6 +88,8 @@ impl TableProvider for CloudTrailTable {
             projection: projection.cloned(),
             options: self.options.clone(),
             report: self.report.clone(),
+            local: self.sources.objects().iter().all(|o| matches!(o, SourceObject::File(_))),
+            next_local: AtomicUsize::new(0),
             queue: OnceLock::new(),
         });
         let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
@@ -103,16 +109,28 @@ struct Scan {
     projection: Option<Vec<usize>>,
     options: ReadOptions,
     report: Arc<ReadReport>,
-    /// Objects fetched ahead of decoding, so that S3 latency overlaps with parsing. Started by
-    /// the first partition to run.
+    /// When every object is a local file, each partition reads the next one itself: the
+    /// files are small, and handing each one to another thread cost more than reading it.
+    local: bool,
+    next_local: AtomicUsize,
+    /// Otherwise objects are fetched ahead of decoding, so that S3 latency overlaps with
+    /// parsing. Started by the first partition to run.
     queue: OnceLock<Mutex<mpsc::Receiver<Fetched>>>,
 }
 
+/// What one partition keeps from batch to batch.
+struct PartitionState {
+    builder: BatchBuilder,
+    reader: ObjectReader,
+    /// The bytes of the local file being read, the buffer reused from file to file.
+    file: Vec<u8>,
+}
+
 impl Scan {
-    /// How many fetches run at once: S3 needs many in flight to hide latency; local reads
-    /// only need to stay ahead of the decoders.
+    /// How many fetches run at once: S3 needs many in flight to hide latency; stdin only
+    /// needs to stay ahead of the decoder.
     fn fetch_concurrency(&self) -> usize {
-        let remote = self.sources.objects().iter().any(|o| matches!(o, keytrail_source::SourceObject::S3 { .. }));
+        let remote = self.sources.objects().iter().any(|o| matches!(o, SourceObject::S3 { .. }));
         if remote { 32 } else { 4 }
     }
 
@@ -139,26 +157,25 @@ impl Scan {
         })
     }
 
-    async fn next_object(&self) -> Option<Fetched> {
-        self.queue().lock().await.recv().await
-    }
-
     /// Reads objects into one batch of about [`BATCH_ROWS`] rows; `None` when nothing is left.
-    async fn next_batch(&self, builder: &mut BatchBuilder) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+    async fn next_batch(&self, state: &mut PartitionState) -> Result<Option<RecordBatch>> {
+        let PartitionState { builder, reader, file } = state;
         while builder.rows() < BATCH_ROWS {
-            let Some((index, fetched)) = self.next_object().await else { break };
-            let name = self.sources.objects()[index].to_string();
-            let outcome = match fetched {
-                Ok(bytes) => read_object(&name, bytes, builder, &self.enrichment, &self.options, &self.report),
-                Err(error) => {
-                    let error = ReadError { object: name.clone(), position: None, message: error.to_string() };
-                    self.report.objects_with_errors.fetch_add(1, Ordering::Relaxed);
-                    if self.options.strict {
-                        Err(error)
-                    } else {
-                        self.report.record(error);
-                        Ok(())
-                    }
+            let outcome = if self.local {
+                let index = self.next_local.fetch_add(1, Ordering::Relaxed);
+                let Some(object @ SourceObject::File(path)) = self.sources.objects().get(index) else { break };
+                // Blocking, but brief: partitions are as many as cores, and each one does
+                // nothing else while it waits.
+                match read_file(path, file) {
+                    Ok(()) => reader.read(object, file, builder, &self.enrichment, &self.options, &self.report),
+                    Err(source) => self.unreadable(object, SourceError::Io { path: object.to_string(), source }),
+                }
+            } else {
+                let Some((index, fetched)) = self.queue().lock().await.recv().await else { break };
+                let object = &self.sources.objects()[index];
+                match fetched {
+                    Ok(bytes) => reader.read(object, &bytes, builder, &self.enrichment, &self.options, &self.report),
+                    Err(error) => self.unreadable(object, error),
                 }
             };
             self.report.objects_read.fetch_add(1, Ordering::Relaxed);
@@ -169,6 +186,24 @@ impl Scan {
         }
         Ok(Some(builder.finish()?))
     }
+
+    /// An object that could not be fetched: reported, or in strict mode the end of the read.
+    fn unreadable(&self, object: &SourceObject, error: SourceError) -> std::result::Result<(), ReadError> {
+        let error = ReadError { object: object.to_string(), position: None, message: error.to_string() };
+        self.report.objects_with_errors.fetch_add(1, Ordering::Relaxed);
+        if self.options.strict {
+            return Err(error);
+        }
+        self.report.record(error);
+        Ok(())
+    }
+}
+
+/// The file's bytes, into `buffer` (cleared first).
+fn read_file(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+    buffer.clear();
+    File::open(path)?.read_to_end(buffer)?;
+    Ok(())
 }
 
 struct ScanPartition {
@@ -190,14 +225,16 @@ impl PartitionStream for ScanPartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let scan = self.scan.clone();
         let builder = BatchBuilder::new(&scan.schema, scan.projection.as_deref());
-        let batches = futures::stream::unfold((scan, builder, false), |(scan, mut builder, done)| async move {
+        let reader = ObjectReader::new(&builder, &scan.options);
+        let state = PartitionState { builder, reader, file: Vec::new() };
+        let batches = futures::stream::unfold((scan, state, false), |(scan, mut state, done)| async move {
             if done {
                 return None;
             }
-            match scan.next_batch(&mut builder).await {
-                Ok(Some(batch)) => Some((Ok(batch), (scan, builder, false))),
+            match scan.next_batch(&mut state).await {
+                Ok(Some(batch)) => Some((Ok(batch), (scan, state, false))),
                 Ok(None) => None,
-                Err(e) => Some((Err(e), (scan, builder, true))),
+                Err(e) => Some((Err(e), (scan, state, true))),
             }
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
