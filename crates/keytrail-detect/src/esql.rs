@@ -6,11 +6,9 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::TimestampMillisecondType;
 use datafusion::catalog::default_table_source::provider_as_source;
-use datafusion::common::Column;
 use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col, lit};
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, col, lit};
 use datafusion::scalar::ScalarValue;
 
 use crate::alert::row_fields;
@@ -24,18 +22,10 @@ pub struct EsqlRow {
     pub fields: Vec<(String, serde_json::Value)>,
 }
 
-/// The events as the FROM source. Columns are unqualified, as ES|QL names them: a plan
-/// mixing `cloudtrail."x"` and `"x"` would be ambiguous to DataFusion's optimizer.
+/// The events as the FROM source.
 fn input(store: &EventStore) -> Result<LogicalPlan> {
-    let schema = store.schema();
-    let table = MemTable::try_new(schema.clone(), vec![store.select(None)])?;
-    let unqualified = schema
-        .fields()
-        .iter()
-        .map(|f| Expr::Column(Column::new(Some(keytrail_engine::TABLE_NAME), f.name())).alias(f.name()));
-    LogicalPlanBuilder::scan(keytrail_engine::TABLE_NAME, provider_as_source(Arc::new(table)), None)?
-        .project(unqualified)?
-        .build()
+    let table = MemTable::try_new(store.schema(), vec![store.select(None)])?;
+    LogicalPlanBuilder::scan(keytrail_engine::TABLE_NAME, provider_as_source(Arc::new(table)), None)?.build()
 }
 
 fn millis(time: i64) -> datafusion::logical_expr::Expr {
@@ -80,7 +70,7 @@ pub async fn run_backfill(
 }
 
 async fn rows(plan: LogicalPlan, run_of: impl Fn(&RecordBatch, usize) -> Option<i64>) -> Result<Vec<EsqlRow>> {
-    let batches = SessionContext::new().execute_logical_plan(plan).await?.collect().await?;
+    let batches = keytrail_esql::session_context().execute_logical_plan(plan).await?.collect().await?;
     let mut rows = Vec::new();
     for batch in &batches {
         let event_times =

@@ -88,6 +88,15 @@ impl PlanOptions {
     }
 }
 
+/// A DataFusion context to run ES|QL plans in. DataFusion 55's leaf-projection pushdown fails
+/// on some of the projections ES|QL plans stack (names made ambiguous or duplicated, e.g. with
+/// list columns or the windowed plan's slot); the plans are small, so nothing is lost without it.
+pub fn session_context() -> datafusion::prelude::SessionContext {
+    let context = datafusion::prelude::SessionContext::new();
+    context.remove_optimizer_rule("push_down_leaf_projections");
+    context
+}
+
 /// Parses an ES|QL query (syntax only; names and types are checked by [`Query::plan`]).
 pub fn parse(text: &str) -> Result<Query, EsqlError> {
     let parsed = parser::parse(text)?;

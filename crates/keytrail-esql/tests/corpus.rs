@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionContext, lit};
+use datafusion::prelude::lit;
 use datafusion::scalar::ScalarValue;
 use keytrail_esql::{PlanOptions, Window};
 
@@ -57,7 +57,7 @@ async fn every_aws_esql_rule_parses_plans_and_runs() {
             let query = keytrail_esql::parse(&text).map_err(|e| format!("parse: {e}"))?;
             let fields = query.fields();
             let schema = keytrail_ecs::TableSchema::with_names(fields.iter().map(String::as_str)).arrow().clone();
-            let ctx = SessionContext::new();
+            let ctx = keytrail_esql::session_context();
             ctx.register_table("cloudtrail", Arc::new(MemTable::try_new(schema, vec![vec![]]).unwrap())).unwrap();
             let input = ctx.table("cloudtrail").await.unwrap().into_unoptimized_plan();
             let plan = query.plan(input.clone(), &options).map_err(|e| format!("plan: {e}"))?;
