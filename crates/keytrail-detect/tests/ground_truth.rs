@@ -53,7 +53,8 @@ async fn builtin_rules_find_every_attack_and_no_look_alike() {
     let truth: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join(GROUND_TRUTH)).unwrap()).unwrap();
 
     let index = keytrail_enrich::AsnIndex::from_csv_dir(Path::new(&asn_dir)).unwrap();
-    let enrichment = Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None });
+    let enrichment =
+        Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None, intel: None });
     let mut rules = RuleSet::default();
     rules.add_builtin();
     let schema = rules.table_schema();

@@ -85,11 +85,16 @@ fn options(text: &str) -> HuntOptions {
 }
 
 /// AS organizations for the cases' addresses (`tests/networks.csv`): 3/8 Amazon, 5.0/16
-/// DigitalOcean, 20/8 Microsoft, 34/8 Google, 45.0/16 M247, 73/8 Comcast.
+/// DigitalOcean, 20/8 Microsoft, 34/8 Google, 45.0/16 M247, 73/8 Comcast; and two known-bad
+/// lists: `tor` (5.0.0.99) and `scanners` (45.0.9.0/24).
 fn networks() -> Arc<Enrichment> {
     let csv = std::fs::File::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/networks.csv")).unwrap();
     let index = keytrail_enrich::AsnIndex::from_csv(csv, std::io::empty()).unwrap();
-    Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None })
+    let store = tempfile::tempdir().unwrap();
+    keytrail_enrich::add_list(store.path(), "tor", &keytrail_enrich::parse_feed("ExitAddress 5.0.0.99 x").0).unwrap();
+    keytrail_enrich::add_list(store.path(), "scanners", &keytrail_enrich::parse_feed("45.0.9.0/24").0).unwrap();
+    let intel = keytrail_enrich::IntelSet::load(store.path()).unwrap();
+    Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None, intel: Some(intel) })
 }
 
 async fn run_case(case: &Case) -> String {

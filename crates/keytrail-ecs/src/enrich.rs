@@ -1,19 +1,20 @@
-//! Adds what the databases know of `source.ip`: its network (AS number and organization) and
-//! its place (country, city).
+//! Adds what the databases know of `source.ip`: its network (AS number and organization), its
+//! place (country, city), and the known-bad lists that hold it.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use keytrail_enrich::{AsnDatabase, GeoDatabase};
+use keytrail_enrich::{AsnDatabase, GeoDatabase, IntelSet};
 
 use crate::event::{EcsEvent, Value};
 use crate::schema::Col;
 
-/// The databases available to a run; either may be missing, leaving its fields null.
+/// The databases available to a run; any may be missing, leaving its fields null.
 #[derive(Default)]
 pub struct Enrichment {
     pub asn: Option<AsnDatabase>,
     pub geo: Option<GeoDatabase>,
+    pub intel: Option<IntelSet>,
 }
 
 impl Enrichment {
@@ -29,7 +30,8 @@ impl Enrichment {
                 .iter()
                 .any(|c| event.wants(*c))
         });
-        if asn.is_none() && geo.is_none() {
+        let intel = self.intel.as_ref().filter(|_| event.wants(Col::ThreatFeedName));
+        if asn.is_none() && geo.is_none() && intel.is_none() {
             return;
         }
         let Some(ip) = event.str(Col::SourceIp).and_then(|s| s.parse::<IpAddr>().ok()) else { return };
@@ -47,6 +49,12 @@ impl Enrichment {
             event.set_str(Col::SourceGeoCountryIsoCode, found.country_iso_code.map(Cow::Borrowed));
             event.set_str(Col::SourceGeoCountryName, found.country_name.map(Cow::Borrowed));
             event.set_str(Col::SourceGeoCityName, found.city_name.map(Cow::Borrowed));
+        }
+        if let Some(intel) = intel {
+            let lists = intel.matches(ip);
+            if !lists.is_empty() {
+                event.set(Col::ThreatFeedName, Value::List(lists.into_iter().map(Cow::Borrowed).collect()));
+            }
         }
     }
 }

@@ -74,6 +74,7 @@ columns! {
     SourceGeoCountryIsoCode => "source.geo.country_iso_code", Str, "Country of source.ip, ISO 3166 code (needs --geo-db).";
     SourceGeoCountryName => "source.geo.country_name", Str, "Country of source.ip, in English (needs --geo-db).";
     SourceGeoCityName => "source.geo.city_name", Str, "City of source.ip, in English (needs a City --geo-db).";
+    ThreatFeedName => "threat.feed.name", StrList, "The known-bad address lists (keytrail intel add) that hold source.ip.";
     UserAgentOriginal => "user_agent.original", Str, "The caller's user agent (userAgent).";
     UserName => "user.name", Str, "Who called: the IAM user name, or for role sessions the role's name (sessionIssuer.userName).";
     UserId => "user.id", Str, "The caller's principal id (userIdentity.principalId), e.g. AIDA… or AROA…:session.";
@@ -188,7 +189,8 @@ impl ColumnSet {
                 | Col::SourceAsOrganizationName
                 | Col::SourceGeoCountryIsoCode
                 | Col::SourceGeoCountryName
-                | Col::SourceGeoCityName => self.insert(Col::SourceIp),
+                | Col::SourceGeoCityName
+                | Col::ThreatFeedName => self.insert(Col::SourceIp),
                 _ => {}
             }
         }

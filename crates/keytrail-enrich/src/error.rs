@@ -45,6 +45,12 @@ pub enum EnrichError {
     /// The CSV sources hold more than the index format can address (2^32 ranges or bytes).
     #[error("ASN data too large for the index format: {0}")]
     TooLarge(String),
+    /// A list name that is not a plain file name.
+    #[error("'{0}' is not a list name: use letters, digits, '-', '_' and '.'")]
+    InvalidListName(String),
+    /// A stored intel list with a line that is not an address (the store was edited by hand).
+    #[error("{} line {line}: not an IP address or CIDR block", path.display())]
+    BadIntelList { path: PathBuf, line: usize },
 }
 
 /// Why a compiled ASN index was rejected.

@@ -38,6 +38,7 @@
 
 mod error;
 mod index;
+mod intel;
 mod mmdb;
 
 use std::ffi::OsString;
@@ -45,6 +46,7 @@ use std::path::PathBuf;
 
 pub use error::{EnrichError, IndexProblem};
 pub use index::{Asn, AsnIndex, INDEX_FORMAT_VERSION, INDEX_MAGIC};
+pub use intel::{Block, IntelSet, add_list, default_intel_dir, parse_feed};
 pub use mmdb::{AsnDatabase, Geo, GeoDatabase};
 
 /// File name of the compiled ASN index inside the data folder.

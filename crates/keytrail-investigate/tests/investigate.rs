@@ -33,7 +33,7 @@ fn case(name: &str) -> PathBuf {
 fn networks() -> Arc<Enrichment> {
     let csv = std::fs::File::open(case("networks.csv")).unwrap();
     let index = keytrail_enrich::AsnIndex::from_csv(csv, std::io::empty()).unwrap();
-    Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None })
+    Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None, intel: None })
 }
 
 async fn run(events: &str, subject: &Subject) -> Report {

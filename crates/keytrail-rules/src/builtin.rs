@@ -14,6 +14,7 @@ builtin_rules!(
     "access_denied_burst",
     "ec2_instance_credentials_used_outside_aws",
     "github_actions_key_used_outside_cicd",
+    "known_bad_address",
     "lambda_credentials_used_outside_function",
     "long_term_key_first_seen_from_as_organization",
     "long_term_key_first_seen_from_ip",

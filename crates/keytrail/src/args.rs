@@ -50,6 +50,9 @@ pub enum Command {
     /// Work with rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Manage the lists of known-bad addresses (threat feeds, Tor exits) that events are matched against.
+    #[command(subcommand)]
+    Intel(IntelCommand),
     /// Manage the IP-to-AS database.
     #[command(subcommand)]
     Asn(AsnCommand),
@@ -204,6 +207,19 @@ pub struct SimulateArgs {
     /// Attacks and look-alikes to weave in, with their ground truth: names separated by commas, all, or none.
     #[arg(long, value_name = "NAME,...|all|none", value_delimiter = ',', default_value = "all")]
     pub attack: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub enum IntelCommand {
+    /// Import a list: one address or CIDR a line, CSV (the first field that is an address), or Tor's exit list.
+    Add {
+        file: PathBuf,
+        /// The list's name in alerts (threat.feed.name); default: the file's name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show the imported lists.
+    List,
 }
 
 #[derive(Subcommand)]

@@ -152,5 +152,9 @@ pub fn open_enrichment(asn: Option<&Path>, geo: Option<&Path>) -> anyhow::Result
     let geo = geo
         .map(|path| GeoDatabase::open(path).with_context(|| format!("cannot open the geo database {}", path.display())))
         .transpose()?;
-    Ok(Enrichment { asn, geo })
+    // Lists imported with `keytrail intel add`; none is the normal case.
+    let intel_dir = keytrail_enrich::default_intel_dir();
+    let intel = keytrail_enrich::IntelSet::load(&intel_dir)
+        .with_context(|| format!("cannot load the known-bad lists in {}", intel_dir.display()))?;
+    Ok(Enrichment { asn, geo, intel: (!intel.is_empty()).then_some(intel) })
 }

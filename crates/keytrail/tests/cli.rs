@@ -223,3 +223,29 @@ fn rules_show_prints_a_rules_documentation() {
     assert_eq!(ambiguous.status.code(), Some(2));
     assert!(stderr(&ambiguous).contains("matches"), "{}", stderr(&ambiguous));
 }
+
+#[test]
+fn intel_lists_are_imported_and_matched() {
+    let data = tempfile::tempdir().unwrap();
+    let feed = data.path().join("tor-exits.txt");
+    std::fs::write(&feed, "ExitNode ABC\nExitAddress 198.51.100.7 2024-05-01 10:00:00\n").unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keytrail"))
+            .args(args)
+            .env("KEYTRAIL_DATA_DIR", data.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let added = run(&["intel", "add", feed.to_str().unwrap(), "--name", "tor"], None);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(stdout(&run(&["intel", "list"], None)).trim(), "tor\t1");
+    // EVENT comes from 198.51.100.7: the built-in known-bad rule alerts, naming the list.
+    let hunt = run(&["hunt", "-", "--format", "ndjson"], Some(EVENT));
+    assert_eq!(hunt.status.code(), Some(1), "{}", stderr(&hunt));
+    assert!(stdout(&hunt).contains(r#""feed":{"name":["tor"]}"#), "{}", stdout(&hunt));
+}

@@ -1,6 +1,7 @@
 mod asn;
 mod convert;
 mod hunt;
+mod intel;
 pub(crate) mod investigate;
 mod query;
 mod rules;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hunt(args) => hunt::run(args, quiet).await,
         Command::Investigate(args) => investigate::run(args, quiet).await,
         Command::Rules(command) => rules::run(command),
+        Command::Intel(command) => intel::run(command, quiet),
         Command::Asn(command) => asn::run(command, quiet),
     }
 }
