@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 asn_csv=$(scripts/fetch-asn-data.sh)
 cargo build --release --workspace --bins
-keytrail=target/release/keytrail
+keytrail=${CARGO_TARGET_DIR:-target}/release/keytrail
 "$keytrail" asn build "$asn_csv"
 sample=.keytrail/sample
 if [ ! -d "$sample/AWSLogs" ]; then
