@@ -67,6 +67,8 @@ pub(crate) struct Record<'a> {
     pub shared_event_id: Text<'a>,
     #[serde(borrow, default, deserialize_with = "text", alias = "vpcendpointid")]
     pub vpc_endpoint_id: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "text", alias = "vpcendpointaccountid")]
+    pub vpc_endpoint_account_id: Text<'a>,
     #[serde(borrow, default, deserialize_with = "text", alias = "apiversion")]
     pub api_version: Text<'a>,
     #[serde(borrow, alias = "tlsdetails")]

@@ -105,6 +105,7 @@ pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) {
     event.set_str(Col::RequestId, record.request_id);
     event.set_str(Col::SharedEventId, record.shared_event_id);
     event.set_str(Col::VpcEndpointId, record.vpc_endpoint_id);
+    event.set_str(Col::VpcEndpointAccountId, record.vpc_endpoint_account_id);
     event.set_str(Col::ApiVersion, record.api_version);
     event.set_str(Col::SessionCredentialFromConsole, record.session_credential_from_console);
     if let Some(b) = record.read_only {

@@ -107,6 +107,7 @@ columns! {
     RequestId => "aws.cloudtrail.request_id", Str, "The service's request id (requestID).";
     SharedEventId => "aws.cloudtrail.shared_event_id", Str, "Links the copies of one cross-account event (sharedEventID).";
     VpcEndpointId => "aws.cloudtrail.vpc_endpoint_id", Str, "The VPC endpoint the call came through.";
+    VpcEndpointAccountId => "aws.cloudtrail.vpc_endpoint_account_id", Str, "The account owning that VPC endpoint: the network the call came from.";
     ApiVersion => "aws.cloudtrail.api_version", Str, "The API version called.";
     SessionCredentialFromConsole => "aws.cloudtrail.session_credential_from_console", Str, "'true' when the credentials came from a console session.";
     ResourcesArn => "aws.cloudtrail.resources.arn", StrList, "ARNs of the resources the call touched.";

@@ -12,6 +12,7 @@ macro_rules! builtin_rules {
 
 builtin_rules!(
     "access_denied_burst",
+    "ec2_instance_credentials_used_from_another_account",
     "ec2_instance_credentials_used_outside_aws",
     "github_actions_key_used_outside_cicd",
     "known_bad_address",
