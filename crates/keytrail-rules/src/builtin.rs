@@ -25,12 +25,15 @@ builtin_rules!(
     "rare_source_as_organization",
 );
 
-/// The built-in rules, parsed. Their origin reads `builtin:<name>`.
+/// How the origin of a built-in rule begins: `builtin:<name>`.
+pub const BUILTIN_ORIGIN: &str = "builtin:";
+
+/// The built-in rules, parsed.
 pub fn builtin_sources() -> Vec<RuleSource> {
     BUILTIN_RULES
         .iter()
         .map(|(stem, text)| {
-            parse_rule(&format!("builtin:{stem}"), text.to_string()).expect("built-in rules parse (tested)")
+            parse_rule(&format!("{BUILTIN_ORIGIN}{stem}"), text.to_string()).expect("built-in rules parse (tested)")
         })
         .collect()
 }
@@ -57,6 +60,22 @@ mod tests {
         on_disk.sort();
         let embedded: Vec<&str> = BUILTIN_RULES.iter().map(|(stem, _)| *stem).collect();
         assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
+    fn a_rule_with_a_builtin_id_replaces_the_builtin() {
+        let mut rules = RuleSet::default();
+        rules.add_builtin();
+        let count = rules.detections.len();
+        let tuned = builtin_text("github_actions_key_used_outside_cicd")
+            .unwrap()
+            .replace("\"Google LLC\")", "\"Google LLC\", \"Hetzner Online GmbH\")");
+        rules.add_source(&parse_rule("my/github.toml", tuned).unwrap());
+        assert_eq!(rules.detections.len(), count);
+        let github: Vec<_> =
+            rules.detections.iter().filter(|d| d.rule.rule_id == "b8c7d6e5-f4a3-4b2c-9d8e-7f6a5b4c3d2e").collect();
+        assert_eq!(github.len(), 1);
+        assert_eq!(github[0].origin, "my/github.toml");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::Schema;
 
-pub use builtin::{BUILTIN_RULES, builtin_sources, builtin_text};
+pub use builtin::{BUILTIN_ORIGIN, BUILTIN_RULES, builtin_sources, builtin_text};
 pub use compile::{Detection, Logic, Schedule, compile, empty_scan};
 pub use duration::{parse_interval, parse_lookback};
 pub use load::{RuleError, RuleErrorKind, RuleSource, load_path, parse_rule};
@@ -47,10 +47,18 @@ impl RuleSet {
         builtin_sources().iter().for_each(|source| self.add_source(source));
     }
 
-    /// Compiles one parsed rule file.
+    /// Compiles one parsed rule file. A rule with the rule_id of a built-in rule replaces it:
+    /// that is how a built-in rule is tuned (copy it with `keytrail rules show --toml`, edit,
+    /// pass with `--rules`).
     pub fn add_source(&mut self, source: &RuleSource) {
         match compile(source) {
-            Ok(detection) => self.detections.push(detection),
+            Ok(detection) => {
+                if !detection.origin.starts_with(BUILTIN_ORIGIN) {
+                    let id = &detection.rule.rule_id;
+                    self.detections.retain(|d| !(d.origin.starts_with(BUILTIN_ORIGIN) && &d.rule.rule_id == id));
+                }
+                self.detections.push(detection)
+            }
             Err(error) => self.problems.push(error),
         }
     }

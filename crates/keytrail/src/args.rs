@@ -160,6 +160,9 @@ pub enum RulesCommand {
         /// Rule files or folders to search besides the built-in rules.
         #[arg(long = "rules", value_name = "FILE|DIR")]
         rules: Vec<PathBuf>,
+        /// Print the rule file itself, to copy and tune: a rule with a built-in rule's id replaces it.
+        #[arg(long)]
+        toml: bool,
     },
 }
 

@@ -249,3 +249,11 @@ fn intel_lists_are_imported_and_matched() {
     assert_eq!(hunt.status.code(), Some(1), "{}", stderr(&hunt));
     assert!(stdout(&hunt).contains(r#""feed":{"name":["tor"]}"#), "{}", stdout(&hunt));
 }
+
+#[test]
+fn rules_show_toml_prints_the_rule_file() {
+    let output = keytrail(&["rules", "show", "--toml", "b8c7d6e5-f4a3-4b2c-9d8e-7f6a5b4c3d2e"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("[metadata]"), "{}", stdout(&output));
+    assert!(stdout(&output).contains(r#""Microsoft Corporation""#));
+}

@@ -11,7 +11,7 @@ use crate::args::RulesCommand;
 pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
         RulesCommand::Check { paths, all } => check(paths, all),
-        RulesCommand::Show { rule, rules } => show(&rule, &rules),
+        RulesCommand::Show { rule, rules, toml } => show(&rule, &rules, toml),
     }
 }
 
@@ -70,7 +70,7 @@ fn check(paths: Vec<PathBuf>, all: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// ruff's `ruff rule`: everything a responder needs to know about one rule, as text.
-fn show(wanted: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn show(wanted: &str, paths: &[PathBuf], toml: bool) -> anyhow::Result<ExitCode> {
     let mut sources = keytrail_rules::builtin_sources();
     for path in paths {
         let (found, errors) = keytrail_rules::load_path(path);
@@ -91,6 +91,10 @@ fn show(wanted: &str, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
             many.iter().map(|s| s.file.rule.name.as_str()).collect::<Vec<_>>().join("; ")
         ),
     };
+    if toml {
+        print!("{}", source.text);
+        return Ok(ExitCode::SUCCESS);
+    }
     let rule = &source.file.rule;
     println!("{}\n", rule.name);
     println!(
