@@ -314,6 +314,19 @@ impl<'q> Planner<'q> {
         Ok(chosen.into_iter().map(|(_, _, c)| c.clone()).collect())
     }
 
+    /// The aggregate function calls inside one STATS output (`COUNT(*) + 1` has one); an
+    /// output without any is an error.
+    fn aggregate_calls<'e>(&self, output: &'e ast::Aggregate) -> Result<Vec<&'e ast::Expr>, EsqlError> {
+        let mut calls = Vec::new();
+        collect_aggregate_calls(&output.expr, &mut calls);
+        if calls.is_empty() {
+            return Err(
+                self.error(output.expr.at, format!("expected an aggregate function, found [{}]", output.expr.text))
+            );
+        }
+        Ok(calls)
+    }
+
     fn stats(&mut self, at: usize, aggregates: &[ast::Aggregate], by: &[ast::Assign]) -> Result<(), EsqlError> {
         let input_schema = self.plan.schema().clone();
         let scope = self.scope(&input_schema);
@@ -321,13 +334,7 @@ impl<'q> Planner<'q> {
         let mut outputs: HashMap<usize, Expr> = HashMap::new();
         for output in aggregates {
             let filter = output.filter.as_ref().map(|f| scope.value(f)).transpose()?;
-            let mut calls = Vec::new();
-            collect_aggregate_calls(&output.expr, &mut calls);
-            if calls.is_empty() {
-                return Err(
-                    self.error(output.expr.at, format!("expected an aggregate function, found [{}]", output.expr.text))
-                );
-            }
+            let calls = self.aggregate_calls(output)?;
             for call in calls {
                 let (aggregate, finish) = scope.aggregate(call, filter.as_ref())?;
                 let name = format!("__esql_agg{}", raw.len());
@@ -472,13 +479,7 @@ impl<'q> Planner<'q> {
         let mut merges = Vec::new();
         for output in aggregates {
             let filter = output.filter.as_ref().map(|f| scope.value(f)).transpose()?;
-            let mut calls = Vec::new();
-            collect_aggregate_calls(&output.expr, &mut calls);
-            if calls.is_empty() {
-                return Err(
-                    self.error(output.expr.at, format!("expected an aggregate function, found [{}]", output.expr.text))
-                );
-            }
+            let calls = self.aggregate_calls(output)?;
             for call in calls {
                 let (split, merge) = scope.split_aggregate(call, filter.as_ref())?;
                 let mut names = Vec::new();
