@@ -1,34 +1,19 @@
 //! Attacks and look-alikes woven into the estate, read back as a reader of
 //! the bucket would, against the ground truth written next to the logs.
 
+mod common;
 use chrono::{DateTime, NaiveDateTime};
+use common::tree;
 use flate2::read::GzDecoder;
 use keytrail_simulate::{EstateConfig, EstateSummary, GROUND_TRUTH, attack_names, write_estate};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 const DAY: i64 = 86_400;
-
-/// Every file under `root`, keyed by its path relative to it.
-fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
-}
 
 /// The records of the log files (not digests) of a tree.
 fn records(files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<Value> {
