@@ -28,5 +28,4 @@ mod store;
 
 pub use alert::Alert;
 pub use hunt::{BASELINE_TAG, HuntOptions, HuntReport, RuleOutcome, hunt};
-pub use schedule::RunGrid;
 pub use store::EventStore;

@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::Schema;
 
-pub use builtin::{BUILTIN_ORIGIN, BUILTIN_RULES, builtin_sources, builtin_text};
+use builtin::BUILTIN_ORIGIN;
+pub use builtin::{builtin_sources, builtin_text};
 pub use compile::{Detection, Logic, Schedule, compile, empty_scan};
 pub use duration::{parse_interval, parse_lookback};
 pub use load::{RuleError, RuleErrorKind, RuleSource, load_path, parse_rule};
