@@ -1,0 +1,343 @@
+//! Making the plan's changes with the AWS SDK, idempotently: every change first reads the
+//! state it would change ([`Applier::survey`]), so what is in place already is recorded as
+//! unchanged and never called, and the state before is kept for `--undo`. A refused call
+//! (AccessDenied) stops the run and says which IAM permission was missing.
+
+use std::fmt;
+
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::StatusType;
+use chrono::Utc;
+use keytrail_investigate::Time;
+
+use crate::audit::{AuditLog, Before, Outcome, Record};
+use crate::plan::{Action, Change, KeyStatus, Mode};
+use crate::policy;
+
+/// How to reach AWS; unset fields take the SDK's defaults (environment, shared config).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// An IAM-compatible endpoint (moto, LocalStack).
+    pub endpoint_url: Option<String>,
+}
+
+/// IAM is global; its endpoint lives in us-east-1 (and the SDK wants some region).
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// A failed API call: the IAM operation (= the permission it needs without `iam:`) and why.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl CallError {
+    fn new<E, R>(operation: &'static str, error: SdkError<E, R>) -> CallError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        CallError { operation, code: error.code().map(str::to_string), message: DisplayErrorContext(&error).to_string() }
+    }
+
+    /// The IAM permission the call needs: IAM names its permissions after its operations.
+    pub fn permission(&self) -> String {
+        match self.operation {
+            "GetCallerIdentity" => "sts:GetCallerIdentity".into(),
+            operation => format!("iam:{operation}"),
+        }
+    }
+
+    pub fn is_denied(&self) -> bool {
+        matches!(self.code.as_deref(), Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"))
+    }
+
+    fn is_missing(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchEntity")
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.permission(), self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(
+        "{} on {target} was refused: the credentials need the IAM permission {}{}",
+        error.permission(), error.permission(), applied_list(applied)
+    )]
+    Denied { error: CallError, target: String, applied: Vec<String> },
+    #[error("{0}")]
+    Call(CallError),
+    #[error("cannot write the audit log: {0}")]
+    Audit(#[from] std::io::Error),
+}
+
+fn applied_list(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "; nothing was applied".into()
+    } else {
+        format!("; already applied: {}", applied.join("; "))
+    }
+}
+
+/// A change with the state it found, and what is to be done about it.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub step: u8,
+    pub change: Change,
+    pub before: Before,
+    pub todo: Todo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Todo {
+    Call,
+    /// In place already; why.
+    Nothing(String),
+    /// Not for this account's credentials; why.
+    Skip(String),
+    /// Reading the state failed (no such user or role…); why.
+    Fail(String),
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub records: Vec<Record>,
+}
+
+impl Summary {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.records.iter().filter(|r| r.result == outcome).count()
+    }
+}
+
+pub struct Applier {
+    iam: aws_sdk_iam::Client,
+    account: String,
+}
+
+impl Applier {
+    /// Connects with the standard credential chain and asks STS whose credentials they are.
+    pub async fn connect(options: &AwsOptions) -> Result<Applier, ApplyError> {
+        let region = options.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_string());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region));
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = &options.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        let identity = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| ApplyError::Call(CallError::new("GetCallerIdentity", e)))?;
+        let account = identity.account().unwrap_or_default().to_string();
+        Ok(Applier { iam: aws_sdk_iam::Client::new(&config), account })
+    }
+
+    /// The account the credentials belong to.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The IAM user owning a key of this account; None when IAM does not know the key.
+    pub async fn key_owner(&self, access_key_id: &str) -> Result<Option<String>, CallError> {
+        match self.iam.get_access_key_last_used().access_key_id(access_key_id).send().await {
+            Ok(output) => Ok(output.user_name().map(str::to_string)),
+            Err(e) => {
+                let error = CallError::new("GetAccessKeyLastUsed", e);
+                if error.is_denied() { Err(error) } else { Ok(None) }
+            }
+        }
+    }
+
+    /// Reads the state each change would change. Stops at a refused read: nothing has been
+    /// changed yet, and the error names the permission.
+    pub async fn survey(&self, changes: Vec<(u8, Change)>) -> Result<Vec<Pending>, ApplyError> {
+        let mut pending = Vec::new();
+        for (step, change) in changes {
+            if let Some(account) = change.account.as_deref().filter(|a| *a != self.account) {
+                let why = format!("in account {account}; these credentials are account {}'s", self.account);
+                pending.push(Pending { step, change, before: Before::Unknown, todo: Todo::Skip(why) });
+                continue;
+            }
+            let (before, todo) = match self.read(&change.action).await {
+                Ok(before) => {
+                    let todo = todo(&change, &before);
+                    (before, todo)
+                }
+                Err(error) if error.is_denied() => {
+                    return Err(ApplyError::Denied { target: change.action.target(), error, applied: Vec::new() });
+                }
+                Err(error) => (Before::Unknown, Todo::Fail(error.to_string())),
+            };
+            pending.push(Pending { step, change, before, todo });
+        }
+        Ok(pending)
+    }
+
+    /// Makes the pending calls in order, writing each outcome to the log as it happens. Stops
+    /// at a refused call; other failures are recorded and the run goes on.
+    pub async fn execute(&self, pending: Vec<Pending>, mode: Mode, log: &mut AuditLog) -> Result<Summary, ApplyError> {
+        let mut summary = Summary::default();
+        for p in pending {
+            let (result, message) = match &p.todo {
+                Todo::Nothing(why) => (Outcome::Unchanged, Some(why.clone())),
+                Todo::Skip(why) => (Outcome::Skipped, Some(why.clone())),
+                Todo::Fail(why) => (Outcome::Failed, Some(why.clone())),
+                Todo::Call => match self.call(&p.change.action).await {
+                    Ok(()) => (Outcome::Applied, None),
+                    Err(error) if error.is_denied() => {
+                        let record = self.record(&p, mode, Outcome::Failed, Some(error.to_string()));
+                        log.write(&record)?;
+                        let applied = summary
+                            .records
+                            .iter()
+                            .filter(|r| r.result == Outcome::Applied)
+                            .map(|r| format!("step {} {} {}", r.step, r.call, r.target))
+                            .collect();
+                        return Err(ApplyError::Denied { target: p.change.action.target(), error, applied });
+                    }
+                    Err(error) => (Outcome::Failed, Some(error.to_string())),
+                },
+            };
+            let record = self.record(&p, mode, result, message);
+            log.write(&record)?;
+            summary.records.push(record);
+        }
+        Ok(summary)
+    }
+
+    fn record(&self, pending: &Pending, mode: Mode, result: Outcome, message: Option<String>) -> Record {
+        let action = &pending.change.action;
+        Record {
+            time: Time(Utc::now().timestamp_millis()),
+            mode,
+            step: pending.step,
+            call: format!("iam:{}", action.operation()),
+            target: action.target(),
+            account: self.account.clone(),
+            result,
+            message,
+            change: action.clone(),
+            before: pending.before.clone(),
+        }
+    }
+
+    /// The state an action would change.
+    async fn read(&self, action: &Action) -> Result<Before, CallError> {
+        match action {
+            Action::UpdateAccessKey { user, access_key_id, .. } => {
+                let keys = self
+                    .iam
+                    .list_access_keys()
+                    .user_name(user)
+                    .send()
+                    .await
+                    .map_err(|e| CallError::new("ListAccessKeys", e))?;
+                let key = keys.access_key_metadata().iter().find(|k| k.access_key_id() == Some(access_key_id.as_str()));
+                let Some(key) = key else {
+                    return Err(CallError {
+                        operation: "ListAccessKeys",
+                        code: Some("NoSuchEntity".into()),
+                        message: format!("user {user} has no access key {access_key_id}"),
+                    });
+                };
+                let status = if key.status() == Some(&StatusType::Active) { KeyStatus::Active } else { KeyStatus::Inactive };
+                Ok(Before::KeyStatus { status })
+            }
+            Action::PutUserPolicy { user, policy_name, .. } | Action::DeleteUserPolicy { user, policy_name } => {
+                let result = self.iam.get_user_policy().user_name(user).policy_name(policy_name).send().await;
+                policy_before(result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetUserPolicy", e)))
+            }
+            Action::PutRolePolicy { role, policy_name, .. } | Action::DeleteRolePolicy { role, policy_name } => {
+                let result = self.iam.get_role_policy().role_name(role).policy_name(policy_name).send().await;
+                policy_before(result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetRolePolicy", e)))
+            }
+        }
+    }
+
+    async fn call(&self, action: &Action) -> Result<(), CallError> {
+        let operation = action.operation();
+        match action {
+            Action::UpdateAccessKey { user, access_key_id, status } => {
+                let status = match status {
+                    KeyStatus::Active => StatusType::Active,
+                    KeyStatus::Inactive => StatusType::Inactive,
+                };
+                let call = self.iam.update_access_key().user_name(user).access_key_id(access_key_id).status(status);
+                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+            }
+            Action::PutUserPolicy { user, policy_name, document } => {
+                let call = self.iam.put_user_policy().user_name(user).policy_name(policy_name).policy_document(document);
+                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+            }
+            Action::DeleteUserPolicy { user, policy_name } => {
+                let call = self.iam.delete_user_policy().user_name(user).policy_name(policy_name);
+                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+            }
+            Action::PutRolePolicy { role, policy_name, document } => {
+                let call = self.iam.put_role_policy().role_name(role).policy_name(policy_name).policy_document(document);
+                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+            }
+            Action::DeleteRolePolicy { role, policy_name } => {
+                let call = self.iam.delete_role_policy().role_name(role).policy_name(policy_name);
+                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+            }
+        }
+    }
+}
+
+/// An inline policy's document, or None when there is none of that name.
+fn policy_before(read: Result<String, CallError>) -> Result<Before, CallError> {
+    match read {
+        Ok(document) => Ok(Before::Policy { document: Some(decode(&document)) }),
+        Err(error) if error.is_missing() => Ok(Before::Policy { document: None }),
+        Err(error) => Err(error),
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986), and the Rust SDK leaves them so.
+fn decode(document: &str) -> String {
+    if document.trim_start().starts_with('{') {
+        return document.to_string();
+    }
+    percent_encoding::percent_decode_str(document).decode_utf8_lossy().into_owned()
+}
+
+/// What to do about a change, given the state it found.
+fn todo(change: &Change, before: &Before) -> Todo {
+    match (&change.action, before) {
+        (Action::UpdateAccessKey { status, .. }, Before::KeyStatus { status: now }) if status == now => {
+            Todo::Nothing(format!("the key is {now:?} already"))
+        }
+        (Action::PutUserPolicy { document, .. } | Action::PutRolePolicy { document, .. }, Before::Policy { document: Some(now) }) => {
+            if policy::same_document(document, now) {
+                return Todo::Nothing("the policy is in place already".into());
+            }
+            // A revoke policy in place from an earlier run covers the sessions known now if
+            // its cutoff is later than the last of them: moving the cutoff would only revoke
+            // sessions issued since, which keytrail knows nothing against.
+            match (policy::revoke_cutoff(document), policy::revoke_cutoff(now)) {
+                (Some(_), Some(cutoff)) if change.covers.is_none_or(|last| cutoff > last.utc()) => {
+                    Todo::Nothing(format!("sessions issued before {} are revoked already", cutoff.format("%Y-%m-%dT%H:%M:%SZ")))
+                }
+                _ => Todo::Call,
+            }
+        }
+        (Action::DeleteUserPolicy { .. } | Action::DeleteRolePolicy { .. }, Before::Policy { document: None }) => {
+            Todo::Nothing("there is no such policy".into())
+        }
+        _ => Todo::Call,
+    }
+}
