@@ -40,7 +40,11 @@ impl CallError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
     {
-        CallError { operation, code: error.code().map(str::to_string), message: DisplayErrorContext(&error).to_string() }
+        CallError {
+            operation,
+            code: error.code().map(str::to_string),
+            message: DisplayErrorContext(&error).to_string(),
+        }
     }
 
     /// The IAM permission the call needs: IAM names its permissions after its operations.
@@ -59,6 +63,8 @@ impl CallError {
         self.code.as_deref() == Some("NoSuchEntity")
     }
 }
+
+impl std::error::Error for CallError {}
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -128,7 +134,8 @@ impl Applier {
     /// Connects with the standard credential chain and asks STS whose credentials they are.
     pub async fn connect(options: &AwsOptions) -> Result<Applier, ApplyError> {
         let region = options.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_string());
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region));
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region));
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }
@@ -253,16 +260,21 @@ impl Applier {
                         message: format!("user {user} has no access key {access_key_id}"),
                     });
                 };
-                let status = if key.status() == Some(&StatusType::Active) { KeyStatus::Active } else { KeyStatus::Inactive };
+                let status =
+                    if key.status() == Some(&StatusType::Active) { KeyStatus::Active } else { KeyStatus::Inactive };
                 Ok(Before::KeyStatus { status })
             }
             Action::PutUserPolicy { user, policy_name, .. } | Action::DeleteUserPolicy { user, policy_name } => {
                 let result = self.iam.get_user_policy().user_name(user).policy_name(policy_name).send().await;
-                policy_before(result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetUserPolicy", e)))
+                policy_before(
+                    result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetUserPolicy", e)),
+                )
             }
             Action::PutRolePolicy { role, policy_name, .. } | Action::DeleteRolePolicy { role, policy_name } => {
                 let result = self.iam.get_role_policy().role_name(role).policy_name(policy_name).send().await;
-                policy_before(result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetRolePolicy", e)))
+                policy_before(
+                    result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetRolePolicy", e)),
+                )
             }
         }
     }
@@ -279,7 +291,8 @@ impl Applier {
                 call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
             }
             Action::PutUserPolicy { user, policy_name, document } => {
-                let call = self.iam.put_user_policy().user_name(user).policy_name(policy_name).policy_document(document);
+                let call =
+                    self.iam.put_user_policy().user_name(user).policy_name(policy_name).policy_document(document);
                 call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
             }
             Action::DeleteUserPolicy { user, policy_name } => {
@@ -287,7 +300,8 @@ impl Applier {
                 call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
             }
             Action::PutRolePolicy { role, policy_name, document } => {
-                let call = self.iam.put_role_policy().role_name(role).policy_name(policy_name).policy_document(document);
+                let call =
+                    self.iam.put_role_policy().role_name(role).policy_name(policy_name).policy_document(document);
                 call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
             }
             Action::DeleteRolePolicy { role, policy_name } => {
@@ -301,18 +315,10 @@ impl Applier {
 /// An inline policy's document, or None when there is none of that name.
 fn policy_before(read: Result<String, CallError>) -> Result<Before, CallError> {
     match read {
-        Ok(document) => Ok(Before::Policy { document: Some(decode(&document)) }),
+        Ok(document) => Ok(Before::Policy { document: Some(policy::from_iam(&document)) }),
         Err(error) if error.is_missing() => Ok(Before::Policy { document: None }),
         Err(error) => Err(error),
     }
-}
-
-/// IAM returns policy documents URL-encoded (RFC 3986), and the Rust SDK leaves them so.
-fn decode(document: &str) -> String {
-    if document.trim_start().starts_with('{') {
-        return document.to_string();
-    }
-    percent_encoding::percent_decode_str(document).decode_utf8_lossy().into_owned()
 }
 
 /// What to do about a change, given the state it found.
@@ -321,7 +327,10 @@ fn todo(change: &Change, before: &Before) -> Todo {
         (Action::UpdateAccessKey { status, .. }, Before::KeyStatus { status: now }) if status == now => {
             Todo::Nothing(format!("the key is {now:?} already"))
         }
-        (Action::PutUserPolicy { document, .. } | Action::PutRolePolicy { document, .. }, Before::Policy { document: Some(now) }) => {
+        (
+            Action::PutUserPolicy { document, .. } | Action::PutRolePolicy { document, .. },
+            Before::Policy { document: Some(now) },
+        ) => {
             if policy::same_document(document, now) {
                 return Todo::Nothing("the policy is in place already".into());
             }
@@ -329,9 +338,9 @@ fn todo(change: &Change, before: &Before) -> Todo {
             // its cutoff is later than the last of them: moving the cutoff would only revoke
             // sessions issued since, which keytrail knows nothing against.
             match (policy::revoke_cutoff(document), policy::revoke_cutoff(now)) {
-                (Some(_), Some(cutoff)) if change.covers.is_none_or(|last| cutoff > last.utc()) => {
-                    Todo::Nothing(format!("sessions issued before {} are revoked already", cutoff.format("%Y-%m-%dT%H:%M:%SZ")))
-                }
+                (Some(_), Some(cutoff)) if change.covers.is_none_or(|last| cutoff > last.utc()) => Todo::Nothing(
+                    format!("sessions issued before {} are revoked already", cutoff.format("%Y-%m-%dT%H:%M:%SZ")),
+                ),
                 _ => Todo::Call,
             }
         }
@@ -339,5 +348,65 @@ fn todo(change: &Change, before: &Before) -> Todo {
             Todo::Nothing("there is no such policy".into())
         }
         _ => Todo::Call,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+
+    fn denied(operation: &'static str) -> CallError {
+        CallError { operation, code: Some("AccessDenied".into()), message: "User: x is not authorized".into() }
+    }
+
+    #[test]
+    fn a_refused_call_names_its_permission_and_what_was_applied() {
+        let error = ApplyError::Denied {
+            error: denied("PutRolePolicy"),
+            target: "role deploy, policy keytrail-revoke-sessions-before".into(),
+            applied: vec!["step 1 iam:UpdateAccessKey user alice, key AKIA1 → Inactive".into()],
+        };
+        assert_eq!(
+            error.to_string(),
+            "iam:PutRolePolicy on role deploy, policy keytrail-revoke-sessions-before was refused: the credentials \
+             need the IAM permission iam:PutRolePolicy; already applied: step 1 iam:UpdateAccessKey user alice, key \
+             AKIA1 → Inactive"
+        );
+        let first = ApplyError::Denied { error: denied("GetUserPolicy"), target: "user alice".into(), applied: vec![] };
+        assert!(first.to_string().ends_with("iam:GetUserPolicy; nothing was applied"), "{first}");
+        assert!(denied("ListAccessKeys").is_denied());
+        assert_eq!(denied("GetCallerIdentity").permission(), "sts:GetCallerIdentity");
+        let missing =
+            CallError { operation: "GetUserPolicy", code: Some("NoSuchEntity".into()), message: String::new() };
+        assert!(!missing.is_denied());
+        assert_eq!(policy_before(Err(missing)).unwrap(), Before::Policy { document: None });
+    }
+
+    fn time(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn revoke(covers: Option<&str>) -> Change {
+        let document = policy::revoke_sessions_before(time("2024-05-03T08:00:00Z"));
+        Change {
+            action: Action::PutRolePolicy { role: "r".into(), policy_name: policy::REVOKE_SESSIONS.into(), document },
+            account: None,
+            covers: covers.map(|t| Time(time(t).timestamp_millis())),
+        }
+    }
+
+    #[test]
+    fn a_revoke_policy_in_place_is_kept_while_it_covers_the_known_sessions() {
+        let earlier = Before::Policy { document: Some(policy::revoke_sessions_before(time("2024-05-02T12:00:00Z"))) };
+        assert!(matches!(todo(&revoke(None), &earlier), Todo::Nothing(_)));
+        assert!(matches!(todo(&revoke(Some("2024-05-02T10:05:00Z")), &earlier), Todo::Nothing(_)));
+        // A session issued after the earlier cutoff is not covered: the cutoff moves.
+        assert_eq!(todo(&revoke(Some("2024-05-02T13:00:00Z")), &earlier), Todo::Call);
+        // Someone else's policy under the name is replaced (and kept in the log for undo).
+        let other = Before::Policy { document: Some(policy::deny_all()) };
+        assert_eq!(todo(&revoke(None), &other), Todo::Call);
+        assert_eq!(todo(&revoke(None), &Before::Policy { document: None }), Todo::Call);
     }
 }

@@ -2,6 +2,7 @@
 //! happens (a run cut short still leaves its log), with the state before each change so
 //! `--undo` can put it back.
 
+use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -45,13 +46,28 @@ pub enum Outcome {
     Failed,
 }
 
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Applied => "applied",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        })
+    }
+}
+
 /// The state a change found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Before {
-    KeyStatus { status: KeyStatus },
+    KeyStatus {
+        status: KeyStatus,
+    },
     /// The inline policy of that name, None when there was none.
-    Policy { document: Option<String> },
+    Policy {
+        document: Option<String>,
+    },
     /// Not read (skipped, or reading failed).
     Unknown,
 }
@@ -78,14 +94,26 @@ impl AuditLog {
     }
 }
 
-/// The default log name: `keytrail-contain-<key>-<mode>-<UTC time>.jsonl`.
+/// The default log of a run taking the plan's steps: `keytrail-contain-<key>-<apply|release>-<UTC time>.jsonl`
+/// in the current folder.
 pub fn default_path(access_key_id: &str, mode: Mode, now: DateTime<Utc>) -> PathBuf {
     let mode = match mode {
         Mode::Contain => "apply",
         Mode::Release => "release",
         Mode::Undo => "undo",
     };
-    PathBuf::from(format!("keytrail-contain-{access_key_id}-{mode}-{}.jsonl", now.format("%Y%m%dT%H%M%SZ")))
+    PathBuf::from(format!("keytrail-contain-{access_key_id}-{mode}-{}.jsonl", stamp(now)))
+}
+
+/// The default log of undoing `log`: next to it, `<its name>-undo-<UTC time>.jsonl`.
+pub fn undo_path(log: &Path, now: DateTime<Utc>) -> PathBuf {
+    let stem = log.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    log.with_file_name(format!("{stem}-undo-{}.jsonl", stamp(now)))
+}
+
+/// To the millisecond: two runs in one second get two logs.
+fn stamp(now: DateTime<Utc>) -> String {
+    now.format("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +134,11 @@ pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
         if line.trim().is_empty() {
             continue;
         }
-        let record = serde_json::from_str(&line)
-            .map_err(|source| ReadError::Record { path: shown.clone(), line: index + 1, source })?;
+        let record = serde_json::from_str(&line).map_err(|source| ReadError::Record {
+            path: shown.clone(),
+            line: index + 1,
+            source,
+        })?;
         records.push(record);
     }
     Ok(records)

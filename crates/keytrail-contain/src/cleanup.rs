@@ -12,8 +12,14 @@ use crate::plan::{By, Item, Step, StepKind};
 use crate::target::Target;
 
 /// Calls that only add to a user, and so go with the user when it is deleted.
-const ON_USER: &[&str] =
-    &["CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile", "AttachUserPolicy", "PutUserPolicy", "AddUserToGroup"];
+const ON_USER: &[&str] = &[
+    "CreateAccessKey",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "AttachUserPolicy",
+    "PutUserPolicy",
+    "AddUserToGroup",
+];
 /// The same for roles.
 const ON_ROLE: &[&str] = &["AttachRolePolicy", "PutRolePolicy", "UpdateAssumeRolePolicy"];
 
@@ -51,7 +57,11 @@ pub(crate) fn step(target: &Target) -> Step {
         items.push(Item { about: Some(about), commands, change: None });
     }
     if items.is_empty() {
-        items.push(Item { about: Some("No persistence found (none known without an investigation).".into()), commands: vec![], change: None });
+        items.push(Item {
+            about: Some("No persistence found (none known without an investigation).".into()),
+            commands: vec![],
+            change: None,
+        });
     }
     let why = "Every way back in the attacker made. Snapshot or export first what forensics needs (instance \
                volumes, function code, policy documents); run each command with the named account's credentials.";

@@ -343,11 +343,14 @@ fn new_credentials(user: Option<&str>) -> Step {
                people. If a long-term key is unavoidable, create it after step 6, keep it in a secrets manager, and \
                rotate it.";
     let command = Aws::new("iam", "create-access-key").user(user).build();
-    step(7, StepKind::NewCredentials, By::Hand, "Only if needed, new credentials", why, vec![item(
-        Some("last resort: a new long-term key".into()),
-        vec![command],
-        None,
-    )])
+    step(
+        7,
+        StepKind::NewCredentials,
+        By::Hand,
+        "Only if needed, new credentials",
+        why,
+        vec![item(Some("last resort: a new long-term key".into()), vec![command], None)],
+    )
 }
 
 fn follow_up(key: &str) -> Step {
@@ -371,5 +374,12 @@ fn follow_up(key: &str) -> Step {
             None,
         ),
     ];
-    step(8, StepKind::FollowUp, By::Hand, "Follow-ups", "Find what else the attacker touched, and old keys before they leak.", items)
+    step(
+        8,
+        StepKind::FollowUp,
+        By::Hand,
+        "Follow-ups",
+        "Find what else the attacker touched, and old keys before they leak.",
+        items,
+    )
 }

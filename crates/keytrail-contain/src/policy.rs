@@ -32,6 +32,15 @@ pub fn revoke_sessions_before(cutoff: DateTime<Utc>) -> String {
     )
 }
 
+/// A policy document as IAM returns it: URL-encoded (RFC 3986), which the Rust SDK leaves as
+/// it is. (Emulators may return it plain.)
+pub fn from_iam(document: &str) -> String {
+    if document.trim_start().starts_with('{') {
+        return document.to_string();
+    }
+    percent_encoding::percent_decode_str(document).decode_utf8_lossy().into_owned()
+}
+
 /// The `aws:TokenIssueTime` cutoff of a revoke policy document, if it is one.
 pub fn revoke_cutoff(document: &str) -> Option<DateTime<Utc>> {
     let document: Value = serde_json::from_str(document).ok()?;

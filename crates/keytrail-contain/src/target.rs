@@ -62,14 +62,20 @@ pub fn is_session_key(access_key_id: &str) -> bool {
 }
 
 impl Target {
+    /// Adds a role, unless it is there already.
+    pub fn add_role(&mut self, role: Role) {
+        if !self.roles.iter().any(|r| r.name == role.name && r.account == role.account) {
+            self.roles.push(role);
+        }
+    }
+
     /// A key given on the command line, with what the caller knows about it.
     pub fn from_key(access_key_id: &str, user: Option<&str>, roles: &[String]) -> Target {
-        let mut target = Target {
-            access_key_id: access_key_id.to_string(),
-            user: user.map(str::to_string),
-            roles: roles.iter().map(|r| Role::parse(r)).collect(),
-            ..Target::default()
-        };
+        let mut target =
+            Target { access_key_id: access_key_id.to_string(), user: user.map(str::to_string), ..Target::default() };
+        for role in roles {
+            target.add_role(Role::parse(role));
+        }
         if is_session_key(access_key_id) && roles.is_empty() {
             target.notes.push(format!(
                 "{access_key_id} is a temporary session key: it cannot be deactivated, only its role's sessions \
@@ -113,9 +119,7 @@ impl Target {
             )),
         }
         for role in assumed_roles(report) {
-            if !target.roles.iter().any(|r| r.name == role.name && r.account == role.account) {
-                target.roles.push(role);
-            }
+            target.add_role(role);
         }
         target.persistence =
             report.persistence.iter().filter(|f| f.outcome.as_deref() == Some("success")).cloned().collect();

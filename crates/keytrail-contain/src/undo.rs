@@ -28,18 +28,22 @@ fn inverse(action: &Action, before: &Before) -> Option<Action> {
             Action::PutUserPolicy { user, policy_name, .. } | Action::DeleteUserPolicy { user, policy_name },
             Before::Policy { document },
         ) => Some(match document {
-            Some(document) => {
-                Action::PutUserPolicy { user: user.clone(), policy_name: policy_name.clone(), document: document.clone() }
-            }
+            Some(document) => Action::PutUserPolicy {
+                user: user.clone(),
+                policy_name: policy_name.clone(),
+                document: document.clone(),
+            },
             None => Action::DeleteUserPolicy { user: user.clone(), policy_name: policy_name.clone() },
         }),
         (
             Action::PutRolePolicy { role, policy_name, .. } | Action::DeleteRolePolicy { role, policy_name },
             Before::Policy { document },
         ) => Some(match document {
-            Some(document) => {
-                Action::PutRolePolicy { role: role.clone(), policy_name: policy_name.clone(), document: document.clone() }
-            }
+            Some(document) => Action::PutRolePolicy {
+                role: role.clone(),
+                policy_name: policy_name.clone(),
+                document: document.clone(),
+            },
             None => Action::DeleteRolePolicy { role: role.clone(), policy_name: policy_name.clone() },
         }),
         // An applied change always recorded its state before; a log edited by hand may not.
@@ -72,19 +76,37 @@ mod tests {
 
     #[test]
     fn applied_changes_are_reversed_newest_first_to_their_previous_state() {
-        let key = Action::UpdateAccessKey { user: "alice".into(), access_key_id: "AKIA1".into(), status: KeyStatus::Inactive };
+        let key = Action::UpdateAccessKey {
+            user: "alice".into(),
+            access_key_id: "AKIA1".into(),
+            status: KeyStatus::Inactive,
+        };
         let deny = Action::PutUserPolicy { user: "alice".into(), policy_name: "p".into(), document: "{}".into() };
-        let revoke = Action::PutRolePolicy { role: "r".into(), policy_name: "q".into(), document: "{\"new\":1}".into() };
+        let revoke =
+            Action::PutRolePolicy { role: "r".into(), policy_name: "q".into(), document: "{\"new\":1}".into() };
         let log = [
             record(1, Outcome::Applied, key, Before::KeyStatus { status: KeyStatus::Active }),
             record(2, Outcome::Unchanged, deny, Before::Policy { document: Some("{}".into()) }),
             record(3, Outcome::Applied, revoke, Before::Policy { document: Some("{\"old\":1}".into()) }),
         ];
         let actions: Vec<(u8, Action)> = reverse(&log).into_iter().map(|(s, c)| (s, c.action)).collect();
-        assert_eq!(actions, [
-            (3, Action::PutRolePolicy { role: "r".into(), policy_name: "q".into(), document: "{\"old\":1}".into() }),
-            (1, Action::UpdateAccessKey { user: "alice".into(), access_key_id: "AKIA1".into(), status: KeyStatus::Active }),
-        ]);
+        assert_eq!(
+            actions,
+            [
+                (
+                    3,
+                    Action::PutRolePolicy { role: "r".into(), policy_name: "q".into(), document: "{\"old\":1}".into() }
+                ),
+                (
+                    1,
+                    Action::UpdateAccessKey {
+                        user: "alice".into(),
+                        access_key_id: "AKIA1".into(),
+                        status: KeyStatus::Active
+                    }
+                ),
+            ]
+        );
     }
 
     #[test]
@@ -96,9 +118,12 @@ mod tests {
             record(6, Outcome::Applied, delete, Before::Policy { document: Some("{\"x\":1}".into()) }),
         ];
         let actions: Vec<Action> = reverse(&log).into_iter().map(|(_, c)| c.action).collect();
-        assert_eq!(actions, [
-            Action::PutRolePolicy { role: "r".into(), policy_name: "p".into(), document: "{\"x\":1}".into() },
-            Action::DeleteUserPolicy { user: "u".into(), policy_name: "p".into() },
-        ]);
+        assert_eq!(
+            actions,
+            [
+                Action::PutRolePolicy { role: "r".into(), policy_name: "p".into(), document: "{\"x\":1}".into() },
+                Action::DeleteUserPolicy { user: "u".into(), policy_name: "p".into() },
+            ]
+        );
     }
 }

@@ -45,7 +45,9 @@ fn the_stolen_key_plan() {
     let numbers: Vec<u8> = plan.steps.iter().map(|s| s.number).collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7, 8]);
     let applied: Vec<(u8, &Action)> = plan.changes(Mode::Contain).into_iter().map(|(n, c)| (n, &c.action)).collect();
-    assert!(matches!(applied[0], (1, Action::UpdateAccessKey { status: KeyStatus::Inactive, user, .. }) if user == "alice"));
+    assert!(
+        matches!(applied[0], (1, Action::UpdateAccessKey { status: KeyStatus::Inactive, user, .. }) if user == "alice")
+    );
     assert!(matches!(applied[1], (2, Action::PutUserPolicy { user, .. }) if user == "alice"));
     let roles: Vec<&str> = applied[2..]
         .iter()
@@ -57,8 +59,7 @@ fn the_stolen_key_plan() {
     assert_eq!(roles, ["PlatformAdmin", "Auditor"]);
     // The roles are in the attacker's target account, not alice's: --apply with alice's
     // account's credentials skips them.
-    let accounts: Vec<Option<&str>> =
-        plan.changes(Mode::Contain).iter().map(|(_, c)| c.account.as_deref()).collect();
+    let accounts: Vec<Option<&str>> = plan.changes(Mode::Contain).iter().map(|(_, c)| c.account.as_deref()).collect();
     assert_eq!(accounts, [Some("111111111111"), Some("111111111111"), Some("222222222222"), Some("222222222222")]);
     assert_eq!(plan.changes(Mode::Release).len(), 3);
     assert!(plan.steps.iter().filter(|s| s.by == By::Hand).all(|s| s.items.iter().all(|i| i.change.is_none())));
@@ -76,8 +77,7 @@ fn a_key_alone_gets_its_plan_with_the_owner_looked_up_by_command() {
 
 #[test]
 fn a_key_the_investigation_does_not_know_gets_its_plan_with_a_note() {
-    let target =
-        Target::from_report(&report("stolen_key.investigation.json"), Some("AKIAOTHER00000000001")).unwrap();
+    let target = Target::from_report(&report("stolen_key.investigation.json"), Some("AKIAOTHER00000000001")).unwrap();
     let plan = Plan::new(&target, now());
     assert!(plan.notes.iter().any(|n| n.contains("AKIAOTHER00000000001 does not appear in the investigation")));
     assert!(plan.steps[0].items[0].commands[0].contains("--access-key-id AKIAOTHER00000000001"));

@@ -47,6 +47,11 @@ pub enum Command {
     /// Everything one access key, user or address did, the sessions it created, and what of it looks like an intruder's.
     #[command(after_help = "Exit status: 0 with a report, 1 when the subject is not in the logs, 2 on errors.")]
     Investigate(crate::commands::investigate::InvestigateArgs),
+    /// The plan that contains a stolen access key (deactivate, deny, revoke sessions, clean up); --apply takes its first steps.
+    #[command(
+        after_help = "Dry run by default. --apply asks before changing the account (--yes does not), writes an audit log, and --undo LOG reverses it.\nExit status: 0 on success, 2 on errors (including a change that failed)."
+    )]
+    Contain(crate::commands::contain::ContainArgs),
     /// Work with rule files.
     #[command(subcommand)]
     Rules(RulesCommand),

@@ -17,8 +17,9 @@
 //!        │           keytrail-kql (KQL → expressions) and keytrail-esql (ES|QL → plans)
 //!  keytrail-detect   detections run on Elastic's schedule over events read once → alerts
 //!  keytrail-investigate  one key, user or address: its calls, derived sessions, persistence
+//!  keytrail-contain  a stolen key's containment plan; --apply with the AWS SDK, audited, undoable
 //!        │
-//!  keytrail (here)   commands: query, schema, convert, hunt, rules, investigate, simulate, asn
+//!  keytrail (here)   commands: query, schema, convert, hunt, rules, investigate, contain, simulate, asn
 //! ```
 //!
 //! Exit status: 0 on success, 2 on error (1 is kept for "alerts found", as grep uses it).

@@ -1,4 +1,5 @@
 mod asn;
+pub(crate) mod contain;
 mod convert;
 mod hunt;
 mod intel;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => simulate::run(args, quiet),
         Command::Hunt(args) => hunt::run(args, quiet).await,
         Command::Investigate(args) => investigate::run(args, quiet).await,
+        Command::Contain(args) => contain::run(args, quiet).await,
         Command::Rules(command) => rules::run(command),
         Command::Intel(command) => intel::run(command, quiet),
         Command::Asn(command) => asn::run(command, quiet),
