@@ -2,6 +2,8 @@
 //! hunted with the built-in pack, checked against the simulator's ground truth. Every attack
 //! is found by each rule named for it; no look-alike raises the rule it imitates.
 //!
+//! The simulator's Tor exit list enriches the events as `keytrail intel add` would.
+//!
 //! Needs the real IP-to-AS data (the attacks come from real hosting and VPN networks):
 //! `KEYTRAIL_ASN_CSV_DIR` names the unpacked `@ip-location-db/asn` package, as
 //! `scripts/test.sh` sets it. Skips with a message otherwise.
@@ -13,7 +15,7 @@ use keytrail_detect::{Alert, EventStore, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
 use keytrail_engine::{ReadOptions, ReadReport, session};
 use keytrail_rules::RuleSet;
-use keytrail_simulate::{EstateConfig, GROUND_TRUTH, attack_names, write_estate};
+use keytrail_simulate::{EstateConfig, GROUND_TRUTH, TOR_EXIT_LIST, attack_names, write_estate};
 use keytrail_source::{DiscoverOptions, Sources};
 use serde_json::Value;
 
@@ -53,8 +55,12 @@ async fn builtin_rules_find_every_attack_and_no_look_alike() {
     let truth: Value = serde_json::from_str(&std::fs::read_to_string(out.path().join(GROUND_TRUTH)).unwrap()).unwrap();
 
     let index = keytrail_enrich::AsnIndex::from_csv_dir(Path::new(&asn_dir)).unwrap();
-    let enrichment =
-        Arc::new(Enrichment { asn: Some(keytrail_enrich::AsnDatabase::Index(index)), geo: None, intel: None });
+    // The simulator's Tor exit list, as `keytrail intel add` would import it.
+    let intel_dir = out.path().join(TOR_EXIT_LIST).parent().unwrap().to_path_buf();
+    let intel = keytrail_enrich::IntelSet::load(&intel_dir).unwrap();
+    assert!(!intel.is_empty(), "no Tor exit list in {}", intel_dir.display());
+    let asn = Some(keytrail_enrich::AsnDatabase::Index(index));
+    let enrichment = Arc::new(Enrichment { asn, geo: None, intel: Some(intel) });
     let mut rules = RuleSet::default();
     rules.add_builtin();
     let schema = rules.table_schema();

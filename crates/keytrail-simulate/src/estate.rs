@@ -19,6 +19,10 @@ use rand::{Rng, SeedableRng};
 const ESTATE: u64 = 1;
 const PLAN: u64 = 2;
 const ACTORS: u64 = 3;
+const TOR: u64 = 6;
+
+/// How many relays the estate's Tor exit list names.
+const TOR_EXIT_COUNT: usize = 60;
 
 /// An AWS account and the resources its workloads use. Actors take their
 /// names from here, so parameters of calls name things that exist.
@@ -189,6 +193,9 @@ pub(crate) struct Estate {
     actors: Vec<Entry>,
     /// The attacks and look-alikes woven in.
     pub attacks: Vec<Injected>,
+    /// The Tor exit relays of the estate's time: a known-bad list for
+    /// `keytrail intel add`, whatever the attacks (benign actors never use them).
+    pub tor_exits: Vec<String>,
     start: i64,
     events_per_day: u64,
 }
@@ -213,7 +220,15 @@ impl Estate {
             rosters.push(roster);
         }
         let start = config.start.timestamp().div_euclid(DAY) * DAY;
-        let cast = Cast { accounts: &accounts, rosters: &rosters, regions: config.regions.len() };
+        let mut rng = SmallRng::seed_from_u64(mix(&[config.seed, TOR]));
+        let mut tor_exits: Vec<String> = Vec::new();
+        while tor_exits.len() < TOR_EXIT_COUNT {
+            let ip = net::sample(&mut rng, net::TOR_EXITS);
+            if !tor_exits.contains(&ip) {
+                tor_exits.push(ip);
+            }
+        }
+        let cast = Cast { accounts: &accounts, rosters: &rosters, regions: config.regions.len(), tor_exits: &tor_exits };
         let attacks = attacks::inject(&cast, &config.attacks, config.seed, start, config.days);
         Estate {
             seed: config.seed,
@@ -222,6 +237,7 @@ impl Estate {
             accounts,
             actors,
             attacks,
+            tor_exits,
             start,
             events_per_day: config.events_per_day,
         }

@@ -84,6 +84,11 @@ pub fn attack_names() -> Vec<&'static str> {
 /// output folder and outside `AWSLogs/`, so readers of the logs skip it.
 pub const GROUND_TRUTH: &str = "ground-truth.json";
 
+/// Where [`write_estate`] puts the Tor exit list of the estate's time, in
+/// Tor's exit-list format, for `keytrail intel add`: the addresses of the
+/// attacks that hide behind Tor are on it, no benign actor's is.
+pub const TOR_EXIT_LIST: &str = "intel/tor-exits.txt";
+
 /// What [`write_estate`] wrote. Files and bytes count log and digest files
 /// alike (everything under `AWSLogs`); events count the records in log
 /// files, of which `injected` are the attacks' and look-alikes'.
@@ -117,8 +122,9 @@ const LEVEL: u32 = 6;
 /// reproducible), unknown OS — what flate2's encoder writes.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
-/// Seed domain of file name suffixes.
+/// Seed domains of file name suffixes and of Tor relay fingerprints.
 const FILE_NAMES: u64 = 4;
+const TOR_FINGERPRINTS: u64 = 7;
 
 /// Writes the estate under `out` and returns what it wrote. `progress` is
 /// called with the number of files written so far, from any thread. With
@@ -145,6 +151,7 @@ fn write_estate_with(
     }
     let estate = Estate::new(config);
     write_ground_truth(out, &estate)?;
+    write_tor_exits(out, &estate, estate.day_start(config.days))?;
     let mut units = Vec::new();
     for account in 0..estate.accounts.len() {
         for region in 0..estate.regions.len() {
@@ -206,6 +213,27 @@ fn write_ground_truth(out: &Path, estate: &Estate) -> io::Result<()> {
     let mut json = serde_json::to_vec_pretty(&truth)?;
     json.push(b'\n');
     std::fs::write(path, json)
+}
+
+/// Writes the estate's Tor exit list as the Tor Project publishes it, each
+/// relay last seen in the estate's final hour (`end`).
+fn write_tor_exits(out: &Path, estate: &Estate, end: i64) -> io::Result<()> {
+    let path = out.join(TOR_EXIT_LIST);
+    std::fs::create_dir_all(path.parent().expect("the list is in a folder"))?;
+    let stamp = |t: i64| DateTime::from_timestamp(t, 0).expect("a time of the estate").format("%Y-%m-%d %H:%M:%S");
+    let mut rng = SmallRng::seed_from_u64(ids::mix(&[estate.seed, TOR_FINGERPRINTS]));
+    let mut text = String::new();
+    for (i, ip) in estate.tor_exits.iter().enumerate() {
+        let seen = end - time::HOUR + (i as i64 * 47) % time::HOUR;
+        text += &format!(
+            "ExitNode {}\nPublished {}\nLastStatus {}\nExitAddress {ip} {}\n",
+            ids::hex(&mut rng, 40).to_ascii_uppercase(),
+            stamp(seen - 6 * time::HOUR),
+            stamp(seen),
+            stamp(seen),
+        );
+    }
+    std::fs::write(path, text)
 }
 
 /// One worker's writing state: buffers and compressor reused from file to

@@ -46,6 +46,12 @@ pub(crate) const M247: &[Cidr] = &[cidr(146, 70, 64, 0, 18), cidr(146, 70, 128, 
 /// Datacamp Limited (CDN77), another VPN host.
 pub(crate) const DATACAMP: &[Cidr] = &[cidr(89, 187, 160, 0, 19), cidr(149, 102, 224, 0, 19)];
 
+/// Tor exit relays, at the organizations that run many of them (as the ASN
+/// data names them): Stiftung Erneuerbare Freiheit, F3 Netze e.V., the
+/// Foundation for Applied Privacy and the Church of Cyberology.
+pub(crate) const TOR_EXITS: &[Cidr] =
+    &[cidr(185, 220, 101, 0, 24), cidr(185, 220, 100, 0, 24), cidr(109, 70, 100, 0, 24), cidr(192, 42, 116, 0, 24)];
+
 /// Amazon blocks used when a region has no table of its own.
 const AWS_ANY: &[Cidr] = &[cidr(3, 0, 0, 0, 9), cidr(52, 0, 0, 0, 10), cidr(54, 64, 0, 0, 11), cidr(18, 188, 0, 0, 14)];
 
@@ -59,6 +65,10 @@ pub(crate) const ISP_FR: &[Cidr] = &[cidr(90, 0, 0, 0, 9)];
 /// The private range EC2 instances talk from when they reach AWS through a
 /// VPC endpoint (CloudTrail then records the private address).
 pub(crate) const VPC: &[Cidr] = &[cidr(10, 0, 0, 0, 16)];
+
+/// The range of an account's default VPC: where an attacker's own instances
+/// call from, through their own VPC endpoint.
+pub(crate) const DEFAULT_VPC: &[Cidr] = &[cidr(172, 31, 0, 0, 16)];
 
 /// Amazon's public blocks for `region`, so that addresses of instances and
 /// Lambda functions geolocate to where the workload runs.
@@ -98,7 +108,9 @@ mod tests {
     #[test]
     fn samples_stay_inside_their_pool() {
         let mut rng = SmallRng::seed_from_u64(3);
-        for pool in [AZURE, GCP, ISP_US, VPC, aws("eu-west-1"), aws("ap-south-1"), M247, DATACAMP] {
+        for pool in
+            [AZURE, GCP, ISP_US, VPC, aws("eu-west-1"), aws("ap-south-1"), M247, DATACAMP, TOR_EXITS, DEFAULT_VPC]
+        {
             for _ in 0..200 {
                 let ip = sample(&mut rng, pool);
                 assert!(contains(pool, &ip), "{ip}");

@@ -44,6 +44,9 @@ pub(crate) struct Record {
     pub shared_event_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_endpoint_id: Option<String>,
+    /// The account owning that endpoint: the VPC the call came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_account_id: Option<String>,
     pub event_category: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_details: Option<TlsDetails>,

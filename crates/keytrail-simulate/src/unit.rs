@@ -94,6 +94,7 @@ impl<'e> Unit<'e> {
             service_event_details: None,
             shared_event_id: None,
             vpc_endpoint_id: None,
+            vpc_endpoint_account_id: None,
             event_category: match op.class {
                 Class::Management => "Management",
                 Class::Data => "Data",

@@ -4,7 +4,7 @@ mod common;
 use chrono::NaiveDateTime;
 use common::tree;
 use flate2::read::GzDecoder;
-use keytrail_simulate::{EstateConfig, EstateSummary, write_estate};
+use keytrail_simulate::{EstateConfig, EstateSummary, TOR_EXIT_LIST, write_estate};
 use regex::Regex;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -50,7 +50,10 @@ struct Corpus {
     config: EstateConfig,
     summary: EstateSummary,
     progress_max: u64,
+    /// Everything under `AWSLogs/`.
     files: BTreeMap<PathBuf, Vec<u8>>,
+    /// The Tor exit list written beside the logs.
+    tor_exits: String,
     /// Data files' records, with the file's key.
     records: Vec<(String, Value)>,
 }
@@ -66,7 +69,8 @@ fn corpus() -> &'static Corpus {
             progress_max.fetch_max(n, Ordering::Relaxed);
         })
         .unwrap();
-        let files = tree(dir.path());
+        let mut files = tree(dir.path());
+        let tor_exits = String::from_utf8(files.remove(&PathBuf::from(TOR_EXIT_LIST)).unwrap()).unwrap();
         let data = Regex::new(DATA_KEY).unwrap();
         let mut records = Vec::new();
         for (path, bytes) in &files {
@@ -80,7 +84,7 @@ fn corpus() -> &'static Corpus {
                 }
             }
         }
-        Corpus { config, summary, progress_max: progress_max.into_inner(), files, records }
+        Corpus { config, summary, progress_max: progress_max.into_inner(), files, tor_exits, records }
     })
 }
 
@@ -90,6 +94,29 @@ fn s<'a>(r: &'a Value, pointer: &str) -> &'a str {
 
 fn time(s: &str) -> i64 {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").unwrap_or_else(|e| panic!("{s}: {e}")).and_utc().timestamp()
+}
+
+/// The Tor exit list is in Tor's format, names distinct relays, and no benign actor calls
+/// from one of them (so a hunt with the list loaded raises nothing on a benign estate).
+#[test]
+fn tor_exit_list_names_no_benign_address() {
+    let c = corpus();
+    let exits: Vec<&str> = c
+        .tor_exits
+        .lines()
+        .filter_map(|l| l.strip_prefix("ExitAddress "))
+        .map(|rest| rest.split_whitespace().next().unwrap())
+        .collect();
+    assert!(exits.len() >= 20, "{} exits", exits.len());
+    assert_eq!(exits.iter().collect::<HashSet<_>>().len(), exits.len(), "distinct relays");
+    assert_eq!(c.tor_exits.lines().filter(|l| l.starts_with("ExitNode ")).count(), exits.len());
+    for exit in &exits {
+        exit.parse::<Ipv4Addr>().unwrap();
+    }
+    let exits: HashSet<&str> = exits.into_iter().collect();
+    for (key, r) in &c.records {
+        assert!(!exits.contains(s(r, "/sourceIPAddress")), "{key}: a benign call from a Tor exit");
+    }
 }
 
 #[test]

@@ -140,8 +140,11 @@ impl Actor for Fleet {
                     agent,
                     console: false,
                 };
+                // The fleet's endpoint is in its own account.
+                let endpoint_account = endpoint.map(|_| unit.account().id.clone());
                 let rec = unit.call(t, &caller, op);
                 rec.vpc_endpoint_id = endpoint.cloned();
+                rec.vpc_endpoint_account_id = endpoint_account;
                 // The agent reports about its own instance.
                 if let Some(id) = rec.request_parameters.as_mut().and_then(|p| p.get_mut("instanceId")) {
                     *id = json!(inst.id);

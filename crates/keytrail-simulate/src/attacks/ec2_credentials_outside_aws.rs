@@ -6,10 +6,12 @@
 //! key is the instance's for the whole stretch.
 
 use super::{Agent, Attack, Cast, EC2_CREDENTIALS_OUTSIDE_AWS, Grant, Kind, Source, Step, Window};
+use crate::actors::Instance;
 use crate::agents;
 use crate::api::{self, Op};
 use crate::net;
 use crate::principal::Session;
+use crate::record::UserIdentity;
 use rand::Rng;
 use rand::rngs::SmallRng;
 
@@ -54,26 +56,7 @@ impl Attack for Ec2CredentialsOutsideAws {
         let account = 0;
         let inst = &cast.rosters[account].instances[0];
         let start = window.at(SHARE);
-        let grant = Grant {
-            role: inst.role.clone(),
-            session_name: inst.id.clone(),
-            session: Session::new(rng, start, false),
-            duration: 21_600,
-            cross_account: false,
-        };
-        let identity = inst.role.identity(&inst.id, &grant.session, Some(inst.delivery));
-        let mut steps = vec![Source::service("ec2.amazonaws.com").assume_role(start, account, inst.region, grant)];
-        let agent = |op: &Op| match op.name {
-            "UpdateInstanceInformation" => agents::SSM_AGENT.to_string(),
-            _ => agents::SERVER.agent(op),
-        };
-        let mut t = start + rng.random_range(5..30);
-        while t < start + INSIDE {
-            let op = *api::pick(rng, OPS);
-            let instance = Source::new(identity.clone(), inst.ip.clone(), Agent::Fixed(agent(op)));
-            steps.push(instance.call(t, account, inst.region, op));
-            t += rng.random_range(30..90);
-        }
+        let (identity, mut steps) = instance_session(rng, account, inst, start);
         let thief = Source::new(identity, net::sample(rng, net::DATACAMP), Agent::Cli(&agents::INTRUDER)).listed();
         let mut t = start + THIEF_AFTER;
         let mut ops = vec![&api::GET_CALLER_IDENTITY, &api::LIST_BUCKETS];
@@ -85,4 +68,36 @@ impl Attack for Ec2CredentialsOutsideAws {
         }
         steps
     }
+}
+
+/// A fresh instance-profile session of `inst` from `start`: EC2 assuming
+/// the role for it, then the instance's own calls with it for `INSIDE`.
+/// Returns the session's identity, for a thief to call with.
+pub(super) fn instance_session(
+    rng: &mut SmallRng,
+    account: usize,
+    inst: &Instance,
+    start: i64,
+) -> (UserIdentity, Vec<Step>) {
+    let grant = Grant {
+        role: inst.role.clone(),
+        session_name: inst.id.clone(),
+        session: Session::new(rng, start, false),
+        duration: 21_600,
+        cross_account: false,
+    };
+    let identity = inst.role.identity(&inst.id, &grant.session, Some(inst.delivery));
+    let mut steps = vec![Source::service("ec2.amazonaws.com").assume_role(start, account, inst.region, grant)];
+    let agent = |op: &Op| match op.name {
+        "UpdateInstanceInformation" => agents::SSM_AGENT.to_string(),
+        _ => agents::SERVER.agent(op),
+    };
+    let mut t = start + rng.random_range(5..30);
+    while t < start + INSIDE {
+        let op = *api::pick(rng, OPS);
+        let instance = Source::new(identity.clone(), inst.ip.clone(), Agent::Fixed(agent(op)));
+        steps.push(instance.call(t, account, inst.region, op));
+        t += rng.random_range(30..90);
+    }
+    (identity, steps)
 }

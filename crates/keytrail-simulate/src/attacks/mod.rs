@@ -19,8 +19,11 @@
 mod automation_key_from_vpn;
 mod console_session_from_new_ip;
 mod denied_calls_from_new_ip;
+mod ec2_credentials_from_another_account;
 mod ec2_credentials_outside_aws;
 mod github_key_replayed;
+mod instance_through_own_endpoint;
+mod key_used_from_tor_exit;
 mod lambda_credentials_replayed;
 mod lambda_credentials_two_containers;
 mod leaked_human_key;
@@ -51,6 +54,8 @@ const RARE_AS_ORGANIZATION: &str = "d1b37c0b-4f8b-4cfb-9a1d-639bf8c028b7";
 const PERSISTENCE_AFTER_FIRST_SEEN: &str = "438f0c7c-d50a-493c-9b86-df6a1ea58af5";
 const EC2_CREDENTIALS_OUTSIDE_AWS: &str = "14d6c590-b2ff-4d8b-a974-153c6f4afbe2";
 const QUARANTINE_POLICY_ATTACHED: &str = "8f4444d9-02dd-49fa-9f37-75c935c616dc";
+const EC2_CREDENTIALS_FROM_ANOTHER_ACCOUNT: &str = "68af2e78-2e4d-402c-b603-6ca6f620943f";
+const KNOWN_BAD_ADDRESS: &str = "5691daab-dfb5-4b8f-b375-afaed7978849";
 
 /// Seed domain of the scenarios' RNGs.
 const ATTACKS: u64 = 5;
@@ -68,6 +73,9 @@ const ALL: &[&dyn Attack] = &[
     &denied_calls_from_new_ip::DeniedCallsFromNewIp,
     &console_session_from_new_ip::ConsoleSessionFromNewIp,
     &lambda_credentials_two_containers::LambdaCredentialsTwoContainers,
+    &ec2_credentials_from_another_account::Ec2CredentialsFromAnotherAccount,
+    &instance_through_own_endpoint::InstanceThroughOwnEndpoint,
+    &key_used_from_tor_exit::KeyUsedFromTorExit,
 ];
 
 /// The names of all scenarios.
@@ -106,6 +114,8 @@ pub(crate) struct Cast<'a> {
     pub rosters: &'a [Roster],
     /// How many regions the estate works in.
     pub regions: usize,
+    /// The addresses of the Tor exit list written beside the logs.
+    pub tor_exits: &'a [String],
 }
 
 impl Cast<'_> {
@@ -187,6 +197,7 @@ impl Source {
             ip: self.ip.clone(),
             agent: self.agent.of(op),
             listed: self.listed,
+            endpoint: None,
             what,
         }
     }
@@ -236,10 +247,18 @@ pub(crate) struct Step {
     ip: String,
     agent: String,
     listed: bool,
+    /// The VPC endpoint the call came through, and the account owning it.
+    endpoint: Option<(String, String)>,
     what: What,
 }
 
 impl Step {
+    /// The call came through `account`'s VPC endpoint `id`.
+    fn through_endpoint(mut self, id: &str, account: &str) -> Self {
+        self.endpoint = Some((id.to_string(), account.to_string()));
+        self
+    }
+
     /// Request parameters of the scenario's own instead of the operation's usual ones.
     fn request(mut self, value: Value) -> Self {
         if let What::Call { request, .. } = &mut self.what {
@@ -302,6 +321,10 @@ impl Step {
                 }
                 if let Some((code, message)) = error {
                     rec.fail(code, message.clone());
+                }
+                if let Some((id, account)) = &self.endpoint {
+                    rec.vpc_endpoint_id = Some(id.clone());
+                    rec.vpc_endpoint_account_id = Some(account.clone());
                 }
                 unit.push(rec);
             }
