@@ -158,6 +158,11 @@ pub(crate) enum CommandKind {
         aggregates: Vec<Aggregate>,
         by: Vec<Assign>,
     },
+    /// `INLINE STATS` (formerly `INLINESTATS`): STATS whose results join every input row.
+    InlineStats {
+        aggregates: Vec<Aggregate>,
+        by: Vec<Assign>,
+    },
     Keep(Vec<NamePattern>),
     Drop(Vec<NamePattern>),
     /// `old AS new` pairs.
@@ -187,7 +192,10 @@ impl Command {
     /// Whether the command works on each row alone, so that it can run once for many
     /// scheduled runs of a query (see `window`).
     pub fn is_row_local(&self) -> bool {
-        !matches!(self.kind, CommandKind::Stats { .. } | CommandKind::Sort(_) | CommandKind::Limit(_))
+        !matches!(
+            self.kind,
+            CommandKind::Stats { .. } | CommandKind::InlineStats { .. } | CommandKind::Sort(_) | CommandKind::Limit(_)
+        )
     }
 
     /// Whether any expression of the command calls NOW().
@@ -205,7 +213,7 @@ impl Command {
                 visit(e)
             }
             CommandKind::Eval(assignments) => assignments.iter().for_each(|a| visit(&a.expr)),
-            CommandKind::Stats { aggregates, by } => {
+            CommandKind::Stats { aggregates, by } | CommandKind::InlineStats { aggregates, by } => {
                 for a in aggregates {
                     visit(&a.expr);
                     if let Some(filter) = &a.filter {

@@ -145,7 +145,7 @@ impl Query {
                         defined.insert(a.name.clone());
                     }
                 }
-                CommandKind::Stats { aggregates, by } => {
+                CommandKind::Stats { aggregates, by } | CommandKind::InlineStats { aggregates, by } => {
                     for a in aggregates {
                         read_expr(&a.expr, &defined, &mut fields);
                         if let Some(filter) = &a.filter {
@@ -155,8 +155,11 @@ impl Query {
                     for b in by {
                         read_expr(&b.expr, &defined, &mut fields);
                     }
-                    // After STATS only its outputs exist: nothing more comes from the source.
-                    return fields;
+                    if matches!(command.kind, CommandKind::Stats { .. }) {
+                        // After STATS only its outputs exist: nothing more comes from the source.
+                        return fields;
+                    }
+                    defined.extend(aggregates.iter().map(|a| a.name.clone()).chain(by.iter().map(|b| b.name.clone())));
                 }
                 CommandKind::Keep(patterns) | CommandKind::Drop(patterns) => {
                     for p in patterns.iter().filter(|p| !p.pattern.contains('*')) {

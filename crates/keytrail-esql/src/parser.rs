@@ -20,8 +20,6 @@ pub(crate) struct Parsed {
 const UNSUPPORTED_COMMANDS: &[&str] = &[
     "enrich",
     "lookup",
-    "inlinestats",
-    "inline",
     "change_point",
     "fork",
     "completion",
@@ -197,7 +195,19 @@ impl Parser<'_> {
         let kind = match word.as_str() {
             "where" => CommandKind::Where(self.expr()?),
             "eval" => CommandKind::Eval(self.assignments()?),
-            "stats" => self.stats()?,
+            "stats" => {
+                let (aggregates, by) = self.stats()?;
+                CommandKind::Stats { aggregates, by }
+            }
+            "inlinestats" => {
+                let (aggregates, by) = self.stats()?;
+                CommandKind::InlineStats { aggregates, by }
+            }
+            "inline" => {
+                self.expect_keyword("stats")?;
+                let (aggregates, by) = self.stats()?;
+                CommandKind::InlineStats { aggregates, by }
+            }
             "keep" => CommandKind::Keep(self.name_patterns()?),
             "drop" => CommandKind::Drop(self.name_patterns()?),
             "rename" => self.rename()?,
@@ -316,7 +326,8 @@ impl Parser<'_> {
         Ok(list)
     }
 
-    fn stats(&mut self) -> Result<CommandKind, EsqlError> {
+    /// The outputs and BY groups of STATS and INLINE STATS.
+    fn stats(&mut self) -> Result<(Vec<Aggregate>, Vec<Assign>), EsqlError> {
         let mut aggregates = Vec::new();
         if !self.peek().is_keyword("by") {
             loop {
@@ -332,7 +343,7 @@ impl Parser<'_> {
         if aggregates.is_empty() && by.is_empty() {
             return Err(self.expected("an aggregate or BY"));
         }
-        Ok(CommandKind::Stats { aggregates, by })
+        Ok((aggregates, by))
     }
 
     /// Builds a node spanning from byte `start` to the last token consumed.
@@ -572,6 +583,16 @@ mod tests {
         let parsed = parse("FROM logs-aws.cloudtrail-*, .alerts-security.* METADATA _id, _index").unwrap();
         assert_eq!(parsed.indices, ["logs-aws.cloudtrail-*", ".alerts-security.*"]);
         assert_eq!(parsed.metadata.iter().map(|m| m.pattern.as_str()).collect::<Vec<_>>(), ["_id", "_index"]);
+    }
+
+    #[test]
+    fn inline_stats_in_both_spellings() {
+        for text in ["from x | inline stats m = max(a) by b", "from x | INLINESTATS m = max(a) by b"] {
+            let parsed = parse(text).unwrap();
+            let CommandKind::InlineStats { aggregates, by } = &parsed.commands[0].kind else { panic!("{text}") };
+            assert_eq!((aggregates[0].name.as_str(), by[0].name.as_str()), ("m", "b"));
+        }
+        assert!(parse("from x | inline m = max(a)").is_err(), "INLINE needs STATS");
     }
 
     #[test]

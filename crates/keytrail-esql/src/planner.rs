@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::{Column, DFSchema, ScalarValue, UnnestOptions};
+use datafusion::common::{Column, DFSchema, JoinType, NullEquality, ScalarValue, UnnestOptions};
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_nested::expr_fn as nested;
 use datafusion::functions_window::expr_fn::row_number;
@@ -28,6 +28,9 @@ use crate::window::{RUN_TIME_COLUMN, SLOT_COLUMN, Window};
 const ORDER_COLUMN: &str = "__esql_order";
 /// The struct a DISSECT or GROK builds before its fields become columns.
 const PARSED_COLUMN: &str = "__esql_parsed";
+/// The two sides of the join INLINE STATS plans: the rows, and their groups' aggregates.
+const INLINE_ROWS: &str = "__esql_rows";
+const INLINE_GROUPS: &str = "__esql_groups";
 
 /// The value of the `_index` metadata field: the data stream Elastic's AWS integration writes
 /// CloudTrail to.
@@ -57,6 +60,8 @@ pub(crate) struct Planner<'q> {
     plan: LogicalPlan,
     /// Whether `__esql_order` is among the carried columns.
     ordered: bool,
+    /// The first SORT or LIMIT so far, which INLINE STATS may not follow.
+    bounded: Option<&'static str>,
 }
 
 impl<'q> Planner<'q> {
@@ -117,7 +122,7 @@ impl<'q> Planner<'q> {
             .project(exprs)
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| error_at(text, 0, e.strip_backtrace()))?;
-        Ok(Planner { text, now, partition_by, plan, ordered: false })
+        Ok(Planner { text, now, partition_by, plan, ordered: false, bounded: None })
     }
 
     pub fn finish(self) -> Result<LogicalPlan, EsqlError> {
@@ -217,6 +222,7 @@ impl<'q> Planner<'q> {
                 Ok(())
             }
             CommandKind::Stats { aggregates, by } => self.stats(at, aggregates, by),
+            CommandKind::InlineStats { aggregates, by } => self.inline_stats(at, aggregates, by),
             CommandKind::Keep(patterns) => {
                 let keep = self.resolve(patterns, true)?;
                 self.project(at, keep.iter().map(|c| column(c)).collect())
@@ -242,8 +248,14 @@ impl<'q> Planner<'q> {
                 }
                 Ok(())
             }
-            CommandKind::Sort(keys) => self.sort(at, keys),
-            CommandKind::Limit(n) => self.limit(at, *n as usize),
+            CommandKind::Sort(keys) => {
+                self.bounded.get_or_insert("SORT");
+                self.sort(at, keys)
+            }
+            CommandKind::Limit(n) => {
+                self.bounded.get_or_insert("LIMIT");
+                self.limit(at, *n as usize)
+            }
             CommandKind::Dissect { input, pattern, append_separator } => {
                 let parsed = DissectPattern::parse(pattern, append_separator).map_err(|m| self.error(at, m))?;
                 let names = parsed.names().to_vec();
@@ -360,6 +372,64 @@ impl<'q> Planner<'q> {
         }
         exprs.extend(by.iter().map(|assign| column(&assign.name)));
         self.project(at, exprs)
+    }
+
+    /// INLINE STATS: the STATS of the rows so far (per partition), joined back to every row on
+    /// its BY values, a null value matching null as ES|QL groups nulls together. The columns
+    /// the command defines replace those of the same name and come last, aggregates before
+    /// BY, in the command's order (Elastic's documented column order).
+    fn inline_stats(&mut self, at: usize, aggregates: &[ast::Aggregate], by: &[ast::Assign]) -> Result<(), EsqlError> {
+        if let Some(command) = self.bounded {
+            // Elastic refuses it too: which rows a LIMIT keeps would change the aggregates.
+            return Err(self.error(at, format!("INLINE STATS cannot follow {command}; move the {command} after it")));
+        }
+        // Every row gets its BY values as columns, then STATS groups by those columns.
+        let schema = self.plan.schema().clone();
+        let scope = self.scope(&schema);
+        let mut exprs: Vec<Expr> =
+            self.user_columns().iter().filter(|c| !by.iter().any(|b| b.name == **c)).map(|c| column(c)).collect();
+        for assign in by {
+            self.check_not_carried(&assign.name, assign.expr.at)?;
+            exprs.push(scope.value(&assign.expr)?.alias(&assign.name));
+        }
+        self.project(at, exprs)?;
+        let rows = self.plan.clone();
+        let columns = self.user_columns();
+        let by_columns: Vec<ast::Assign> = by
+            .iter()
+            .map(|b| ast::Assign {
+                name: b.name.clone(),
+                expr: ast::Expr { kind: ExprKind::Field(b.name.clone()), at: b.expr.at, text: b.name.clone() },
+            })
+            .collect();
+        self.stats(at, aggregates, &by_columns)?;
+        let groups = std::mem::replace(&mut self.plan, rows);
+
+        let side = |alias: &str, name: &str| Expr::Column(Column::new(Some(alias), name));
+        let mut keys: Vec<&str> = by.iter().map(|b| b.name.as_str()).collect();
+        let carried = self.carried();
+        keys.extend(carried.iter().map(String::as_str));
+        let defined = |c: &String| aggregates.iter().any(|a| a.name == *c) || by.iter().any(|b| b.name == *c);
+        let mut exprs: Vec<Expr> =
+            columns.iter().filter(|c| !defined(c)).map(|c| side(INLINE_ROWS, c).alias(c)).collect();
+        exprs.extend(aggregates.iter().map(|a| side(INLINE_GROUPS, &a.name).alias(&a.name)));
+        exprs.extend(by.iter().map(|b| side(INLINE_ROWS, &b.name).alias(&b.name)));
+        exprs.extend(carried.iter().map(|c| side(INLINE_ROWS, c).alias(c)));
+        let groups = LogicalPlanBuilder::from(groups)
+            .alias(INLINE_GROUPS)
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| self.error(at, e.strip_backtrace()))?;
+        self.update(at, |b| {
+            let b = b.alias(INLINE_ROWS)?;
+            let joined = if keys.is_empty() {
+                b.cross_join(groups)?
+            } else {
+                let left: Vec<Column> = keys.iter().map(|k| Column::new(Some(INLINE_ROWS), *k)).collect();
+                let right: Vec<Column> = keys.iter().map(|k| Column::new(Some(INLINE_GROUPS), *k)).collect();
+                b.join_detailed(groups, JoinType::Left, (left, right), None, NullEquality::NullEqualsNull)?
+            };
+            joined.project(exprs)
+        })
     }
 
     fn sort_exprs(&self, keys: &[SortKey]) -> Result<Vec<SortExpr>, EsqlError> {

@@ -224,7 +224,7 @@ async fn case_files() {
                 Some("rows") => {
                     let rows: Vec<Value> = body
                         .iter()
-                        .filter(|l| !l.trim().is_empty())
+                        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
                         .map(|l| serde_json::from_str(l).unwrap())
                         .collect();
                     let batch = build_batch(&schema, &rows);

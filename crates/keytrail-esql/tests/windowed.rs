@@ -27,6 +27,10 @@ const QUERIES: &[&str] = &[
     r#"FROM logs | STATS n = COUNT(*), m = MAX(bytes), r = SUM(bytes) / COUNT(*)"#,
     r#"FROM logs | EVAL flag = CASE(ok, 1, 0) | STATS s = SUM(flag), n = COUNT(*) BY user.name | EVAL other = n - s | WHERE s > 0 AND other > 0 | SORT other DESC, user.name"#,
     r#"FROM logs | WHERE user.name == "alice" | SORT @timestamp DESC, event.action | LIMIT 3 | KEEP @timestamp, event.action"#,
+    // INLINE STATS before the first STATS: rows are copied to their runs before it.
+    r#"FROM logs | EVAL first_get = CASE(event.action == "GetObject", user.name, null) | INLINE STATS getter = MAX(first_get), n = COUNT(*) BY source.ip | STATS c = COUNT(*), m = MAX(n) BY getter, user.name"#,
+    // INLINE STATS after a windowed STATS, per run.
+    r#"FROM logs | STATS calls = COUNT(*), last = MAX(@timestamp) BY user.name, source.ip | INLINE STATS ips = COUNT(*), all_calls = SUM(calls) BY user.name | WHERE last >= NOW() - 10 minutes"#,
 ];
 
 fn random_table(seed: u64, start: i64, span: i64, rows: usize) -> RecordBatch {
