@@ -11,7 +11,7 @@ use chrono::Utc;
 use keytrail_investigate::Time;
 
 use crate::audit::{AuditLog, Before, Outcome, Record};
-use crate::plan::{Action, Change, KeyStatus, Mode};
+use crate::plan::{Action, Change, Holder, KeyStatus, Mode};
 use crate::policy;
 
 /// How to reach AWS; unset fields take the SDK's defaults (environment, shared config).
@@ -264,17 +264,18 @@ impl Applier {
                     if key.status() == Some(&StatusType::Active) { KeyStatus::Active } else { KeyStatus::Inactive };
                 Ok(Before::KeyStatus { status })
             }
-            Action::PutUserPolicy { user, policy_name, .. } | Action::DeleteUserPolicy { user, policy_name } => {
-                let result = self.iam.get_user_policy().user_name(user).policy_name(policy_name).send().await;
-                policy_before(
-                    result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetUserPolicy", e)),
-                )
-            }
-            Action::PutRolePolicy { role, policy_name, .. } | Action::DeleteRolePolicy { role, policy_name } => {
-                let result = self.iam.get_role_policy().role_name(role).policy_name(policy_name).send().await;
-                policy_before(
-                    result.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetRolePolicy", e)),
-                )
+            Action::PutPolicy { on, policy_name, .. } | Action::DeletePolicy { on, policy_name } => {
+                let document = match on {
+                    Holder::User(user) => {
+                        let read = self.iam.get_user_policy().user_name(user).policy_name(policy_name).send().await;
+                        read.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetUserPolicy", e))
+                    }
+                    Holder::Role(role) => {
+                        let read = self.iam.get_role_policy().role_name(role).policy_name(policy_name).send().await;
+                        read.map(|o| o.policy_document().to_string()).map_err(|e| CallError::new("GetRolePolicy", e))
+                    }
+                };
+                policy_before(document)
             }
         }
     }
@@ -288,28 +289,35 @@ impl Applier {
                     KeyStatus::Inactive => StatusType::Inactive,
                 };
                 let call = self.iam.update_access_key().user_name(user).access_key_id(access_key_id).status(status);
-                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+                done(operation, call.send().await)
             }
-            Action::PutUserPolicy { user, policy_name, document } => {
+            Action::PutPolicy { on: Holder::User(user), policy_name, document } => {
                 let call =
                     self.iam.put_user_policy().user_name(user).policy_name(policy_name).policy_document(document);
-                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+                done(operation, call.send().await)
             }
-            Action::DeleteUserPolicy { user, policy_name } => {
-                let call = self.iam.delete_user_policy().user_name(user).policy_name(policy_name);
-                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
-            }
-            Action::PutRolePolicy { role, policy_name, document } => {
+            Action::PutPolicy { on: Holder::Role(role), policy_name, document } => {
                 let call =
                     self.iam.put_role_policy().role_name(role).policy_name(policy_name).policy_document(document);
-                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+                done(operation, call.send().await)
             }
-            Action::DeleteRolePolicy { role, policy_name } => {
-                let call = self.iam.delete_role_policy().role_name(role).policy_name(policy_name);
-                call.send().await.map(drop).map_err(|e| CallError::new(operation, e))
+            Action::DeletePolicy { on: Holder::User(user), policy_name } => {
+                done(operation, self.iam.delete_user_policy().user_name(user).policy_name(policy_name).send().await)
+            }
+            Action::DeletePolicy { on: Holder::Role(role), policy_name } => {
+                done(operation, self.iam.delete_role_policy().role_name(role).policy_name(policy_name).send().await)
             }
         }
     }
+}
+
+/// A write call's outcome: nothing to keep, or why it failed.
+fn done<T, E, R>(operation: &'static str, result: Result<T, SdkError<E, R>>) -> Result<(), CallError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    result.map(drop).map_err(|e| CallError::new(operation, e))
 }
 
 /// An inline policy's document, or None when there is none of that name.
@@ -327,10 +335,7 @@ fn todo(change: &Change, before: &Before) -> Todo {
         (Action::UpdateAccessKey { status, .. }, Before::KeyStatus { status: now }) if status == now => {
             Todo::Nothing(format!("the key is {now:?} already"))
         }
-        (
-            Action::PutUserPolicy { document, .. } | Action::PutRolePolicy { document, .. },
-            Before::Policy { document: Some(now) },
-        ) => {
+        (Action::PutPolicy { document, .. }, Before::Policy { document: Some(now) }) => {
             if policy::same_document(document, now) {
                 return Todo::Nothing("the policy is in place already".into());
             }
@@ -344,7 +349,7 @@ fn todo(change: &Change, before: &Before) -> Todo {
                 _ => Todo::Call,
             }
         }
-        (Action::DeleteUserPolicy { .. } | Action::DeleteRolePolicy { .. }, Before::Policy { document: None }) => {
+        (Action::DeletePolicy { .. }, Before::Policy { document: None }) => {
             Todo::Nothing("there is no such policy".into())
         }
         _ => Todo::Call,
@@ -391,7 +396,11 @@ mod tests {
     fn revoke(covers: Option<&str>) -> Change {
         let document = policy::revoke_sessions_before(time("2024-05-03T08:00:00Z"));
         Change {
-            action: Action::PutRolePolicy { role: "r".into(), policy_name: policy::REVOKE_SESSIONS.into(), document },
+            action: Action::PutPolicy {
+                on: Holder::Role("r".into()),
+                policy_name: policy::REVOKE_SESSIONS.into(),
+                document,
+            },
             account: None,
             covers: covers.map(|t| Time(time(t).timestamp_millis())),
         }

@@ -94,151 +94,136 @@ fn describe(finding: &Finding) -> String {
     text
 }
 
-/// A loop over the names a list command prints, running `body` (which uses `$x`) for each.
-fn for_each(list: String, body: String) -> String {
-    format!("for x in $({list}); do {body}; done")
+/// What is attached to a user or role and must go before it: (the list operation, the query
+/// of the names it lists, the removing operation, the removing operation's flag for a name).
+type Parts = &'static [(&'static str, &'static str, &'static str, &'static str)];
+
+const USER_PARTS: Parts = &[
+    ("list-access-keys", "AccessKeyMetadata[].AccessKeyId", "delete-access-key", "access-key-id"),
+    ("list-attached-user-policies", "AttachedPolicies[].PolicyArn", "detach-user-policy", "policy-arn"),
+    ("list-user-policies", "PolicyNames[]", "delete-user-policy", "policy-name"),
+    ("list-groups-for-user", "Groups[].GroupName", "remove-user-from-group", "group-name"),
+];
+
+const ROLE_PARTS: Parts = &[
+    ("list-attached-role-policies", "AttachedPolicies[].PolicyArn", "detach-role-policy", "policy-arn"),
+    ("list-role-policies", "PolicyNames[]", "delete-role-policy", "policy-name"),
+    (
+        "list-instance-profiles-for-role",
+        "InstanceProfiles[].InstanceProfileName",
+        "remove-role-from-instance-profile",
+        "instance-profile-name",
+    ),
+];
+
+/// The commands that empty a user or role (`flag` names it: user-name, role-name) and delete
+/// it: the `first` operations (on it alone), a loop over each kind of part, then `delete`.
+fn delete_whole(flag: &str, name: &str, first: &[&str], parts: Parts, delete: &str) -> Vec<String> {
+    let iam = |operation: &str| Aws::new("iam", operation).arg(flag, name);
+    let loops = parts.iter().map(|(list, query, remove, part)| {
+        let list = iam(list).arg("query", *query).arg("output", "text").build();
+        let remove = iam(remove).arg(part, &Shell("\"$x\"")).build();
+        format!("for x in $({list}); do {remove}; done")
+    });
+    first.iter().map(|operation| iam(operation).build()).chain(loops).chain([iam(delete).build()]).collect()
 }
+
+/// Advice for the clean-ups that commands alone cannot say.
+const USER_LEFTOVERS: &str = "Deleting the user fails while MFA devices, SSH keys or signing certificates remain: \
+                              remove them too";
+const TRUST_POLICY: &str = "Restore the trust policy from before the change (your infrastructure code, or the previous \
+                            UpdateAssumeRolePolicy/CreateRole event) into trust-policy.json";
+const POLICY_VERSION: &str = "Make the version before the attacker's the default (set-default-policy-version), then \
+                              delete the attacker's (delete-policy-version)";
+const FUNCTION: &str = "get-function links to its code, for forensics; check its triggers and the role it runs as";
+const FUNCTION_CODE: &str = "Redeploy the function's code from your own source, or delete it if it is the attacker's";
+const INSTANCES: &str = "Snapshot their volumes first if forensics needs them";
+const KEY_PAIR: &str = "Remove it from the instances it was put on too";
 
 /// The clean-up commands of one finding, and advice when commands alone cannot say it.
 fn commands(finding: &Finding) -> (Vec<String>, Option<String>) {
     let target = finding.target.as_deref().unwrap_or_default();
     let detail = finding.detail.as_deref().unwrap_or_default();
     let region = finding.region.as_deref();
-    let x = Shell("\"$x\"");
-    let iam = |operation: &str| Aws::new("iam", operation);
-    match finding.action.as_str() {
+    let user = |operation: &str| Aws::new("iam", operation).arg("user-name", target);
+    let role = |operation: &str| Aws::new("iam", operation).arg("role-name", target);
+    let regional = |service: &str, operation: &str| Aws::new(service, operation).region(region);
+    let (commands, advice): (Vec<Aws>, Option<&str>) = match finding.action.as_str() {
         "CreateUser" => {
-            let list = |operation: &str, query: &str| {
-                iam(operation).arg("user-name", target).arg("query", query).arg("output", "text").build()
-            };
-            (
-                vec![
-                    for_each(
-                        list("list-access-keys", "AccessKeyMetadata[].AccessKeyId"),
-                        iam("delete-access-key").arg("user-name", target).arg("access-key-id", &x).build(),
-                    ),
-                    iam("delete-login-profile").arg("user-name", target).build(),
-                    for_each(
-                        list("list-attached-user-policies", "AttachedPolicies[].PolicyArn"),
-                        iam("detach-user-policy").arg("user-name", target).arg("policy-arn", &x).build(),
-                    ),
-                    for_each(
-                        list("list-user-policies", "PolicyNames[]"),
-                        iam("delete-user-policy").arg("user-name", target).arg("policy-name", &x).build(),
-                    ),
-                    for_each(
-                        list("list-groups-for-user", "Groups[].GroupName"),
-                        iam("remove-user-from-group").arg("user-name", target).arg("group-name", &x).build(),
-                    ),
-                    iam("delete-user").arg("user-name", target).build(),
-                ],
-                Some("delete-user also refuses while MFA devices, SSH keys or signing certificates remain".into()),
-            )
+            let commands = delete_whole("user-name", target, &["delete-login-profile"], USER_PARTS, "delete-user");
+            return (commands, Some(USER_LEFTOVERS.into()));
         }
+        "CreateRole" => return (delete_whole("role-name", target, &[], ROLE_PARTS, "delete-role"), None),
         "CreateAccessKey" => match detail.strip_prefix("new key ") {
             Some(key) => (
                 vec![
-                    iam("update-access-key").arg("user-name", target).arg("access-key-id", key).arg("status", "Inactive").build(),
-                    iam("delete-access-key").arg("user-name", target).arg("access-key-id", key).build(),
+                    user("update-access-key").arg("access-key-id", key).arg("status", "Inactive"),
+                    user("delete-access-key").arg("access-key-id", key),
                 ],
                 None,
             ),
-            None => (vec![iam("list-access-keys").arg("user-name", target).build()], Some("delete the key created then".into())),
+            None => (vec![user("list-access-keys")], Some("Delete the key it created")),
         },
-        "CreateLoginProfile" | "UpdateLoginProfile" => {
-            (vec![iam("delete-login-profile").arg("user-name", target).build()], None)
-        }
-        "AttachUserPolicy" => (vec![iam("detach-user-policy").arg("user-name", target).arg("policy-arn", detail).build()], None),
-        "AttachRolePolicy" => (vec![iam("detach-role-policy").arg("role-name", target).arg("policy-arn", detail).build()], None),
+        "CreateLoginProfile" | "UpdateLoginProfile" => (vec![user("delete-login-profile")], None),
+        "AttachUserPolicy" => (vec![user("detach-user-policy").arg("policy-arn", detail)], None),
+        "AttachRolePolicy" => (vec![role("detach-role-policy").arg("policy-arn", detail)], None),
         "AttachGroupPolicy" => {
-            (vec![iam("detach-group-policy").arg("group-name", target).arg("policy-arn", detail).build()], None)
+            (vec![Aws::new("iam", "detach-group-policy").arg("group-name", target).arg("policy-arn", detail)], None)
         }
         "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" => {
             let name = detail.strip_prefix("inline policy ").unwrap_or(detail);
-            let (operation, flag) = match finding.action.as_str() {
-                "PutUserPolicy" => ("delete-user-policy", "user-name"),
-                "PutRolePolicy" => ("delete-role-policy", "role-name"),
-                _ => ("delete-group-policy", "group-name"),
+            let delete = match finding.action.as_str() {
+                "PutUserPolicy" => user("delete-user-policy"),
+                "PutRolePolicy" => role("delete-role-policy"),
+                _ => Aws::new("iam", "delete-group-policy").arg("group-name", target),
             };
-            (vec![iam(operation).arg(flag, target).arg("policy-name", name).build()], None)
+            (vec![delete.arg("policy-name", name)], None)
         }
         "AddUserToGroup" => {
             let group = detail.strip_prefix("group ").unwrap_or(detail);
-            (vec![iam("remove-user-from-group").arg("user-name", target).arg("group-name", group).build()], None)
-        }
-        "CreateRole" => {
-            let list = |operation: &str, query: &str| {
-                iam(operation).arg("role-name", target).arg("query", query).arg("output", "text").build()
-            };
-            (
-                vec![
-                    for_each(
-                        list("list-attached-role-policies", "AttachedPolicies[].PolicyArn"),
-                        iam("detach-role-policy").arg("role-name", target).arg("policy-arn", &x).build(),
-                    ),
-                    for_each(
-                        list("list-role-policies", "PolicyNames[]"),
-                        iam("delete-role-policy").arg("role-name", target).arg("policy-name", &x).build(),
-                    ),
-                    for_each(
-                        list("list-instance-profiles-for-role", "InstanceProfiles[].InstanceProfileName"),
-                        iam("remove-role-from-instance-profile").arg("role-name", target).arg("instance-profile-name", &x).build(),
-                    ),
-                    iam("delete-role").arg("role-name", target).build(),
-                ],
-                None,
-            )
+            (vec![user("remove-user-from-group").arg("group-name", group)], None)
         }
         "UpdateAssumeRolePolicy" => (
             vec![
-                iam("get-role").arg("role-name", target).arg("query", "Role.AssumeRolePolicyDocument").build(),
-                iam("update-assume-role-policy").arg("role-name", target).arg("policy-document", "file://trust-policy.json").build(),
+                role("get-role").arg("query", "Role.AssumeRolePolicyDocument"),
+                role("update-assume-role-policy").arg("policy-document", "file://trust-policy.json"),
             ],
-            Some("restore the trust policy from before the change (your infrastructure code, or the previous UpdateAssumeRolePolicy/CreateRole event) into trust-policy.json".into()),
+            Some(TRUST_POLICY),
         ),
-        "CreatePolicyVersion" => (
-            vec![iam("list-policy-versions").arg("policy-arn", target).build()],
-            Some("make the version before the attacker's the default (set-default-policy-version), then delete the attacker's (delete-policy-version)".into()),
-        ),
+        "CreatePolicyVersion" => {
+            (vec![Aws::new("iam", "list-policy-versions").arg("policy-arn", target)], Some(POLICY_VERSION))
+        }
         "CreateFunction" => (
             vec![
-                Aws::new("lambda", "get-function").arg("function-name", target).region(region).build(),
-                Aws::new("lambda", "delete-function").arg("function-name", target).region(region).build(),
+                regional("lambda", "get-function").arg("function-name", target),
+                regional("lambda", "delete-function").arg("function-name", target),
             ],
-            Some("get-function gives a link to its code, for forensics; check its triggers and the role it runs as".into()),
+            Some(FUNCTION),
         ),
-        "UpdateFunctionCode" => (
-            vec![Aws::new("lambda", "list-versions-by-function").arg("function-name", target).region(region).build()],
-            Some("redeploy the function's code from your own source, or delete it if it is the attacker's".into()),
-        ),
+        "UpdateFunctionCode" => {
+            (vec![regional("lambda", "list-versions-by-function").arg("function-name", target)], Some(FUNCTION_CODE))
+        }
         "RunInstances" => {
             let ids: Vec<&str> = target.split([',', ' ']).filter(|s| !s.is_empty()).collect();
-            let mut command = Aws::new("ec2", "terminate-instances").region(region).build();
-            command.push_str(" --instance-ids");
-            for id in ids {
-                command.push_str(&format!(" {}", crate::command::quote(id)));
-            }
-            (vec![command], Some("snapshot their volumes first if forensics needs them".into()))
+            (vec![regional("ec2", "terminate-instances").args("instance-ids", &ids)], Some(INSTANCES))
         }
         "CreateKeyPair" | "ImportKeyPair" => {
-            (vec![Aws::new("ec2", "delete-key-pair").arg("key-name", target).region(region).build()], Some("and remove it from the instances it was put on".into()))
+            (vec![regional("ec2", "delete-key-pair").arg("key-name", target)], Some(KEY_PAIR))
         }
         "AuthorizeSecurityGroupIngress" => {
             let cidr = detail.strip_prefix("from ").unwrap_or(detail);
             let field = if cidr.contains(':') { "CidrIpv6" } else { "CidrIpv4" };
-            let rules = Aws::new("ec2", "describe-security-group-rules")
+            let rules = regional("ec2", "describe-security-group-rules")
                 .arg("filters", &format!("Name=group-id,Values={target}"))
-                .arg("query", &format!("SecurityGroupRules[?!IsEgress && {field}=='{cidr}'].SecurityGroupRuleId"))
+                .arg("query", &format!("SecurityGroupRules[?!IsEgress && {field}==`\"{cidr}\"`].SecurityGroupRuleId"))
                 .arg("output", "text")
-                .region(region)
                 .build();
-            let revoke = Aws::new("ec2", "revoke-security-group-ingress")
+            let revoke = regional("ec2", "revoke-security-group-ingress")
                 .arg("group-id", target)
-                .arg("security-group-rule-ids", &Shell(&format!("$({rules})")))
-                .region(region)
-                .build();
+                .arg("security-group-rule-ids", &Shell(&format!("$({rules})")));
             (vec![revoke], None)
         }
-        other => (vec![], Some(format!("review what {other} did and reverse it"))),
-    }
+        other => return (vec![], Some(format!("Review what {other} did and reverse it"))),
+    };
+    (commands.into_iter().map(Aws::build).collect(), advice.map(str::to_string))
 }

@@ -44,6 +44,15 @@ impl Aws {
         self
     }
 
+    /// A flag with several values (`--instance-ids i-1 i-2`).
+    pub(crate) fn args(mut self, flag: &str, values: &[&str]) -> Aws {
+        self.0.push_str(&format!(" --{flag}"));
+        for value in values {
+            self.0.push_str(&format!(" {}", quote(value)));
+        }
+        self
+    }
+
     /// `--user-name`, or [`OWNER_VARIABLE`] when the key's owner is not known.
     pub(crate) fn user(self, user: Option<&str>) -> Aws {
         match user {

@@ -5,6 +5,8 @@
 //! policies (`--apply --release`). Clean-up (4) and deletion (5) destroy evidence and are
 //! left to a person after forensics; 7 and 8 are advice.
 
+use std::fmt;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use keytrail_investigate::Time;
 use serde::{Deserialize, Serialize};
@@ -86,11 +88,39 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "call")]
 pub enum Action {
-    UpdateAccessKey { user: String, access_key_id: String, status: KeyStatus },
-    PutUserPolicy { user: String, policy_name: String, document: String },
-    DeleteUserPolicy { user: String, policy_name: String },
-    PutRolePolicy { role: String, policy_name: String, document: String },
-    DeleteRolePolicy { role: String, policy_name: String },
+    UpdateAccessKey {
+        user: String,
+        access_key_id: String,
+        status: KeyStatus,
+    },
+    /// Puts an inline policy: PutUserPolicy or PutRolePolicy.
+    PutPolicy {
+        on: Holder,
+        policy_name: String,
+        document: String,
+    },
+    /// Deletes an inline policy: DeleteUserPolicy or DeleteRolePolicy.
+    DeletePolicy {
+        on: Holder,
+        policy_name: String,
+    },
+}
+
+/// The user or role an inline policy is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holder {
+    User(String),
+    Role(String),
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holder::User(name) => write!(f, "user {name}"),
+            Holder::Role(name) => write!(f, "role {name}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,10 +134,10 @@ impl Action {
     pub fn operation(&self) -> &'static str {
         match self {
             Action::UpdateAccessKey { .. } => "UpdateAccessKey",
-            Action::PutUserPolicy { .. } => "PutUserPolicy",
-            Action::DeleteUserPolicy { .. } => "DeleteUserPolicy",
-            Action::PutRolePolicy { .. } => "PutRolePolicy",
-            Action::DeleteRolePolicy { .. } => "DeleteRolePolicy",
+            Action::PutPolicy { on: Holder::User(_), .. } => "PutUserPolicy",
+            Action::PutPolicy { on: Holder::Role(_), .. } => "PutRolePolicy",
+            Action::DeletePolicy { on: Holder::User(_), .. } => "DeleteUserPolicy",
+            Action::DeletePolicy { on: Holder::Role(_), .. } => "DeleteRolePolicy",
         }
     }
 
@@ -117,11 +147,8 @@ impl Action {
             Action::UpdateAccessKey { user, access_key_id, status } => {
                 format!("user {user}, key {access_key_id} → {status:?}")
             }
-            Action::PutUserPolicy { user, policy_name, .. } | Action::DeleteUserPolicy { user, policy_name } => {
-                format!("user {user}, policy {policy_name}")
-            }
-            Action::PutRolePolicy { role, policy_name, .. } | Action::DeleteRolePolicy { role, policy_name } => {
-                format!("role {role}, policy {policy_name}")
+            Action::PutPolicy { on, policy_name, .. } | Action::DeletePolicy { on, policy_name } => {
+                format!("{on}, policy {policy_name}")
             }
         }
     }
@@ -202,12 +229,15 @@ fn key_change(target: &Target, action: impl FnOnce(String) -> Action) -> Option<
 const SESSION_KEY: &str = "A session key (ASIA…) cannot be deactivated, denied or deleted: it expires by itself, and \
                            revoking its role's sessions (step 3) stops it now.";
 
+/// A step's item for the key; for a session key, the note that there is nothing to do.
+fn for_key(session_key: bool, make: impl FnOnce() -> Item) -> Vec<Item> {
+    if session_key { vec![item(Some(SESSION_KEY.into()), vec![], None)] } else { vec![make()] }
+}
+
 fn deactivate(target: &Target, session_key: bool) -> Step {
     let key = &target.access_key_id;
     let why = "Inactive, not deleted: the key id ties the logs together for forensics, and reactivating is one call.";
-    let items = if session_key {
-        vec![item(Some(SESSION_KEY.into()), vec![], None)]
-    } else {
+    let items = for_key(session_key, || {
         let command = Aws::new("iam", "update-access-key")
             .user(target.user.as_deref())
             .arg("access-key-id", key.as_str())
@@ -218,30 +248,28 @@ fn deactivate(target: &Target, session_key: bool) -> Step {
             access_key_id: key.clone(),
             status: KeyStatus::Inactive,
         });
-        vec![item(None, vec![command], change)]
-    };
+        item(None, vec![command], change)
+    });
     step(1, StepKind::DeactivateKey, By::Apply, "Deactivate the access key", why, items)
 }
 
 fn deny_user(target: &Target, session_key: bool) -> Step {
     let why = "An explicit deny beats every allow: the user's other keys, console password, the session tokens the \
                key issued (GetSessionToken, GetFederationToken) and anything the attacker attached stop working too.";
-    let items = if session_key {
-        vec![item(Some(SESSION_KEY.into()), vec![], None)]
-    } else {
+    let items = for_key(session_key, || {
         let document = policy::deny_all();
         let command = Aws::new("iam", "put-user-policy")
             .user(target.user.as_deref())
             .arg("policy-name", policy::DENY_ALL)
             .arg("policy-document", &document)
             .build();
-        let change = key_change(target, |user| Action::PutUserPolicy {
-            user,
+        let change = key_change(target, |user| Action::PutPolicy {
+            on: Holder::User(user),
             policy_name: policy::DENY_ALL.into(),
             document: document.clone(),
         });
-        vec![item(None, vec![command], change)]
-    };
+        item(None, vec![command], change)
+    });
     step(2, StepKind::DenyUser, By::Apply, "Deny everything to the user", why, items)
 }
 
@@ -263,8 +291,8 @@ fn revoke_sessions(target: &Target, now: DateTime<Utc>) -> Step {
                 .arg("policy-document", &document)
                 .build();
             let change = Change {
-                action: Action::PutRolePolicy {
-                    role: role.name.clone(),
+                action: Action::PutPolicy {
+                    on: Holder::Role(role.name.clone()),
                     policy_name: policy::REVOKE_SESSIONS.into(),
                     document: document.clone(),
                 },
@@ -298,15 +326,13 @@ fn role_about(role: &Role, key_account: Option<&str>) -> String {
 
 fn delete_key(target: &Target, session_key: bool) -> Step {
     let why = "Only when forensics no longer needs the key and the investigation has covered its whole life.";
-    let items = if session_key {
-        vec![item(Some(SESSION_KEY.into()), vec![], None)]
-    } else {
+    let items = for_key(session_key, || {
         let command = Aws::new("iam", "delete-access-key")
             .user(target.user.as_deref())
             .arg("access-key-id", target.access_key_id.as_str())
             .build();
-        vec![item(None, vec![command], None)]
-    };
+        item(None, vec![command], None)
+    });
     step(5, StepKind::DeleteKey, By::Hand, "After forensics, delete the key", why, items)
 }
 
@@ -318,7 +344,10 @@ fn release(target: &Target, session_key: bool) -> Step {
     if !session_key {
         let command =
             Aws::new("iam", "delete-user-policy").user(target.user.as_deref()).arg("policy-name", policy::DENY_ALL);
-        let change = key_change(target, |user| Action::DeleteUserPolicy { user, policy_name: policy::DENY_ALL.into() });
+        let change = key_change(target, |user| Action::DeletePolicy {
+            on: Holder::User(user),
+            policy_name: policy::DENY_ALL.into(),
+        });
         items.push(item(None, vec![command.build()], change));
     }
     for role in &target.roles {
@@ -327,7 +356,10 @@ fn release(target: &Target, session_key: bool) -> Step {
             .arg("policy-name", policy::REVOKE_SESSIONS)
             .build();
         let change = Change {
-            action: Action::DeleteRolePolicy { role: role.name.clone(), policy_name: policy::REVOKE_SESSIONS.into() },
+            action: Action::DeletePolicy {
+                on: Holder::Role(role.name.clone()),
+                policy_name: policy::REVOKE_SESSIONS.into(),
+            },
             account: role.account.clone(),
             covers: None,
         };

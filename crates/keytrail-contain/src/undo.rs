@@ -25,27 +25,15 @@ fn inverse(action: &Action, before: &Before) -> Option<Action> {
             Some(Action::UpdateAccessKey { user: user.clone(), access_key_id: access_key_id.clone(), status: *status })
         }
         (
-            Action::PutUserPolicy { user, policy_name, .. } | Action::DeleteUserPolicy { user, policy_name },
+            Action::PutPolicy { on, policy_name, .. } | Action::DeletePolicy { on, policy_name },
             Before::Policy { document },
-        ) => Some(match document {
-            Some(document) => Action::PutUserPolicy {
-                user: user.clone(),
-                policy_name: policy_name.clone(),
-                document: document.clone(),
-            },
-            None => Action::DeleteUserPolicy { user: user.clone(), policy_name: policy_name.clone() },
-        }),
-        (
-            Action::PutRolePolicy { role, policy_name, .. } | Action::DeleteRolePolicy { role, policy_name },
-            Before::Policy { document },
-        ) => Some(match document {
-            Some(document) => Action::PutRolePolicy {
-                role: role.clone(),
-                policy_name: policy_name.clone(),
-                document: document.clone(),
-            },
-            None => Action::DeleteRolePolicy { role: role.clone(), policy_name: policy_name.clone() },
-        }),
+        ) => {
+            let (on, policy_name) = (on.clone(), policy_name.clone());
+            Some(match document {
+                Some(document) => Action::PutPolicy { on, policy_name, document: document.clone() },
+                None => Action::DeletePolicy { on, policy_name },
+            })
+        }
         // An applied change always recorded its state before; a log edited by hand may not.
         _ => None,
     }
@@ -57,7 +45,7 @@ mod tests {
     use keytrail_investigate::Time;
 
     use super::*;
-    use crate::plan::{KeyStatus, Mode};
+    use crate::plan::{Holder, KeyStatus, Mode};
 
     fn record(step: u8, result: Outcome, change: Action, before: Before) -> Record {
         Record {
@@ -81,9 +69,10 @@ mod tests {
             access_key_id: "AKIA1".into(),
             status: KeyStatus::Inactive,
         };
-        let deny = Action::PutUserPolicy { user: "alice".into(), policy_name: "p".into(), document: "{}".into() };
+        let deny =
+            Action::PutPolicy { on: Holder::User("alice".into()), policy_name: "p".into(), document: "{}".into() };
         let revoke =
-            Action::PutRolePolicy { role: "r".into(), policy_name: "q".into(), document: "{\"new\":1}".into() };
+            Action::PutPolicy { on: Holder::Role("r".into()), policy_name: "q".into(), document: "{\"new\":1}".into() };
         let log = [
             record(1, Outcome::Applied, key, Before::KeyStatus { status: KeyStatus::Active }),
             record(2, Outcome::Unchanged, deny, Before::Policy { document: Some("{}".into()) }),
@@ -95,7 +84,11 @@ mod tests {
             [
                 (
                     3,
-                    Action::PutRolePolicy { role: "r".into(), policy_name: "q".into(), document: "{\"old\":1}".into() }
+                    Action::PutPolicy {
+                        on: Holder::Role("r".into()),
+                        policy_name: "q".into(),
+                        document: "{\"old\":1}".into()
+                    }
                 ),
                 (
                     1,
@@ -111,8 +104,8 @@ mod tests {
 
     #[test]
     fn a_policy_that_was_not_there_is_deleted_and_a_deleted_one_put_back() {
-        let put = Action::PutUserPolicy { user: "u".into(), policy_name: "p".into(), document: "{}".into() };
-        let delete = Action::DeleteRolePolicy { role: "r".into(), policy_name: "p".into() };
+        let put = Action::PutPolicy { on: Holder::User("u".into()), policy_name: "p".into(), document: "{}".into() };
+        let delete = Action::DeletePolicy { on: Holder::Role("r".into()), policy_name: "p".into() };
         let log = [
             record(2, Outcome::Applied, put, Before::Policy { document: None }),
             record(6, Outcome::Applied, delete, Before::Policy { document: Some("{\"x\":1}".into()) }),
@@ -121,8 +114,12 @@ mod tests {
         assert_eq!(
             actions,
             [
-                Action::PutRolePolicy { role: "r".into(), policy_name: "p".into(), document: "{\"x\":1}".into() },
-                Action::DeleteUserPolicy { user: "u".into(), policy_name: "p".into() },
+                Action::PutPolicy {
+                    on: Holder::Role("r".into()),
+                    policy_name: "p".into(),
+                    document: "{\"x\":1}".into()
+                },
+                Action::DeletePolicy { on: Holder::User("u".into()), policy_name: "p".into() },
             ]
         );
     }

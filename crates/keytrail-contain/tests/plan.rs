@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use keytrail_contain::plan::{Action, By, KeyStatus, Mode};
+use keytrail_contain::plan::{Action, By, Holder, KeyStatus, Mode};
 use keytrail_contain::{Plan, Target, render};
 use keytrail_investigate::Report;
 
@@ -48,11 +48,11 @@ fn the_stolen_key_plan() {
     assert!(
         matches!(applied[0], (1, Action::UpdateAccessKey { status: KeyStatus::Inactive, user, .. }) if user == "alice")
     );
-    assert!(matches!(applied[1], (2, Action::PutUserPolicy { user, .. }) if user == "alice"));
+    assert!(matches!(applied[1], (2, Action::PutPolicy { on: Holder::User(user), .. }) if user == "alice"));
     let roles: Vec<&str> = applied[2..]
         .iter()
         .map(|(n, a)| match a {
-            Action::PutRolePolicy { role, .. } if *n == 3 => role.as_str(),
+            Action::PutPolicy { on: Holder::Role(role), .. } if *n == 3 => role.as_str(),
             other => panic!("step {n}: {other:?}"),
         })
         .collect();
@@ -72,7 +72,7 @@ fn a_key_alone_gets_its_plan_with_the_owner_looked_up_by_command() {
     expect(&render::text(&plan), "key_alone.plan.txt");
     // Without an owner nothing of the key's can be applied; the role can.
     let applied: Vec<&Action> = plan.changes(Mode::Contain).into_iter().map(|(_, c)| &c.action).collect();
-    assert!(matches!(applied[..], [Action::PutRolePolicy { .. }]));
+    assert!(matches!(applied[..], [Action::PutPolicy { on: Holder::Role(_), .. }]));
 }
 
 #[test]
@@ -91,4 +91,28 @@ fn the_json_plan_reads_back() {
     let back: Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
     assert!(json.contains(r#""kind":"revoke_sessions""#));
+}
+
+/// Step 4 for every kind of persistence the investigation knows (`persistence.findings.json`):
+/// a created role is deleted whole, with what was attached to it; a name from the logs that is
+/// not a plain name is quoted.
+#[test]
+fn each_kind_of_persistence_gets_its_clean_up() {
+    let text = std::fs::read_to_string(case("persistence.findings.json")).unwrap();
+    let target = Target {
+        access_key_id: "AKIAALICE00000000001".into(),
+        user: Some("alice".into()),
+        persistence: serde_json::from_str(&text).unwrap(),
+        ..Target::default()
+    };
+    let plan = Plan::new(&target, now());
+    let step = plan.steps.iter().find(|s| s.number == 4).unwrap();
+    let mut lines = String::new();
+    for item in &step.items {
+        lines.push_str(&format!("# {}\n", item.about.as_deref().unwrap_or_default()));
+        for command in &item.commands {
+            lines.push_str(&format!("{command}\n"));
+        }
+    }
+    expect(&lines, "persistence.cleanup.txt");
 }
