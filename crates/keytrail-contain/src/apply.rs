@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use chrono::Utc;
@@ -35,16 +36,21 @@ pub struct CallError {
 }
 
 impl CallError {
-    fn new<E, R>(operation: &'static str, error: SdkError<E, R>) -> CallError
+    fn new<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> CallError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
     {
-        CallError {
-            operation,
-            code: error.code().map(str::to_string),
-            message: DisplayErrorContext(&error).to_string(),
-        }
+        // Refusals that come without IAM's error document (moto's, some proxies') are still
+        // refusals.
+        let forbidden = error.raw_response().is_some_and(|r| r.status().as_u16() == 403);
+        let message = match (error.code(), error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            (None, _) if forbidden => "AccessDenied (HTTP 403)".into(),
+            (None, _) => DisplayErrorContext(&error).to_string(),
+        };
+        let code = error.code().map(str::to_string).or_else(|| forbidden.then(|| "AccessDenied".into()));
+        CallError { operation, code, message }
     }
 
     /// The IAM permission the call needs: IAM names its permissions after its operations.
@@ -312,10 +318,9 @@ impl Applier {
 }
 
 /// A write call's outcome: nothing to keep, or why it failed.
-fn done<T, E, R>(operation: &'static str, result: Result<T, SdkError<E, R>>) -> Result<(), CallError>
+fn done<T, E>(operation: &'static str, result: Result<T, SdkError<E, HttpResponse>>) -> Result<(), CallError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
     result.map(drop).map_err(|e| CallError::new(operation, e))
 }

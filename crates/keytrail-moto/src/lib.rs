@@ -4,6 +4,7 @@
 //!
 //! moto accepts any credentials; its account is [`ACCOUNT`].
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ const STARTUP: Duration = Duration::from_secs(30);
 
 pub struct Moto {
     child: Child,
+    port: u16,
     /// `http://127.0.0.1:<port>`, for `--endpoint-url` or the SDK's `endpoint_url`.
     pub endpoint: String,
 }
@@ -38,13 +40,28 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let moto = Moto { child, port, endpoint: format!("http://127.0.0.1:{port}") };
         let begun = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(begun.elapsed() < STARTUP, "moto did not start within {STARTUP:?}");
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(moto)
+    }
+
+    /// Whether moto checks each request against the caller's IAM policies from now on, as
+    /// AWS does (moto's `/moto-api/reset-auth`); by default it lets everything through.
+    pub fn enforce_iam(&self, enforce: bool) {
+        let count = if enforce { "0" } else { "inf" };
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("moto is listening");
+        let request = format!(
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{count}",
+            count.len()
+        );
+        stream.write_all(request.as_bytes()).expect("moto takes the request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("moto answers");
+        assert!(response.starts_with("HTTP/1.1 200"), "moto refused reset-auth: {response}");
     }
 }
 

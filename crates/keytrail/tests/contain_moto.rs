@@ -33,10 +33,15 @@ const ENVIRONMENT: &[(&str, &str)] = &[
 
 /// Runs the binary in `dir`, where its default audit logs go.
 fn keytrail(dir: &Path, args: &[&str]) -> Output {
+    keytrail_as(dir, &[], args)
+}
+
+/// The same, with `environment` over [`ENVIRONMENT`] (other credentials).
+fn keytrail_as(dir: &Path, environment: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keytrail"))
         .args(args)
         .current_dir(dir)
-        .envs(ENVIRONMENT.iter().copied())
+        .envs(ENVIRONMENT.iter().chain(environment).copied())
         .env("KEYTRAIL_DATA_DIR", "/nonexistent/keytrail-test-data")
         .stdin(Stdio::null())
         .output()
@@ -191,4 +196,74 @@ async fn contains_a_stolen_key_in_iam_and_undoes_it() {
     assert_eq!(results(&release), [(6, Outcome::Applied), (6, Outcome::Applied)]);
     assert_eq!((account.user_policy().await, account.role_policy().await), (None, None));
     assert_eq!(account.key_status().await, StatusType::Inactive);
+
+    // An investigation of another account's key: every change is skipped under these
+    // credentials, and nothing changes.
+    let elsewhere =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../keytrail-contain/tests/cases/stolen_key.investigation.json");
+    let skipped = dir.path().join("skipped.jsonl");
+    let other = keytrail(
+        dir.path(),
+        &[
+            "contain",
+            "--from-investigation",
+            elsewhere.to_str().unwrap(),
+            "--apply",
+            "--yes",
+            "--endpoint-url",
+            endpoint,
+            "--audit-log",
+            skipped.to_str().unwrap(),
+        ],
+    );
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert!(results(&skipped).iter().all(|(_, outcome)| *outcome == Outcome::Skipped), "{:?}", results(&skipped));
+
+    // A responder allowed to deactivate keys but not to put policies: step 1 is applied, step
+    // 2 is refused, and the error names the permission and what was applied.
+    account
+        .iam
+        .update_access_key()
+        .user_name(USER)
+        .access_key_id(&account.key)
+        .status(StatusType::Active)
+        .send()
+        .await
+        .unwrap();
+    let responder = responder(&account.iam).await;
+    moto.enforce_iam(true);
+    let denied = keytrail_as(
+        dir.path(),
+        &[("AWS_ACCESS_KEY_ID", &responder.0), ("AWS_SECRET_ACCESS_KEY", &responder.1)],
+        &[
+            "contain",
+            "--access-key-id",
+            &account.key,
+            "--user",
+            USER,
+            "--role",
+            ROLE,
+            "--apply",
+            "--yes",
+            "--endpoint-url",
+            endpoint,
+        ],
+    );
+    moto.enforce_iam(false);
+    assert_eq!(denied.status.code(), Some(2), "{}", stderr(&denied));
+    let message = stderr(&denied);
+    assert!(message.contains("iam:PutUserPolicy on user alice, policy keytrail-quarantine-deny-all was refused: the credentials need the IAM permission iam:PutUserPolicy; already applied: step 1 iam:UpdateAccessKey"), "{message}");
+    assert!(message.contains("keytrail contain --undo keytrail-contain-"), "{message}");
+    assert_eq!(account.key_status().await, StatusType::Inactive);
+    assert_eq!(account.user_policy().await, None);
+}
+
+/// A user whose key may read state and deactivate keys, and nothing else: (key id, secret).
+async fn responder(iam: &aws_sdk_iam::Client) -> (String, String) {
+    const ALLOWED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:GetCallerIdentity","iam:ListAccessKeys","iam:UpdateAccessKey","iam:GetUserPolicy","iam:GetRolePolicy"],"Resource":"*"}]}"#;
+    iam.create_user().user_name("responder").send().await.unwrap();
+    iam.put_user_policy().user_name("responder").policy_name("respond").policy_document(ALLOWED).send().await.unwrap();
+    let created = iam.create_access_key().user_name("responder").send().await.unwrap();
+    let key = created.access_key().unwrap();
+    (key.access_key_id().to_string(), key.secret_access_key().to_string())
 }

@@ -178,9 +178,14 @@ async fn apply(
     let shown = audit.path().display().to_string();
     let summary = match result {
         Ok(summary) => summary,
-        Err(error @ ApplyError::Denied { .. }) => {
-            eprintln!("keytrail: audit log {shown}; `keytrail contain --undo {shown}` reverses what was applied");
-            return Err(error.into());
+        Err(denied @ ApplyError::Denied { .. }) => {
+            let undo = match &denied {
+                ApplyError::Denied { applied, .. } if !applied.is_empty() => {
+                    format!("; `keytrail contain --undo {shown}` reverses what was applied")
+                }
+                _ => String::new(),
+            };
+            anyhow::bail!("{denied}\n  audit log {shown}{undo}");
         }
         Err(error) => return Err(error.into()),
     };
