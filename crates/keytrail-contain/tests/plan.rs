@@ -36,6 +36,17 @@ fn expect(text: &str, expected: &str) {
     assert!(text == want, "{} differs (KEYTRAIL_BLESS=1 rewrites it):\n{text}", path.display());
 }
 
+/// The roles of step-3 changes; any other change fails the test.
+fn revoked_roles<'a>(changes: &[(u8, &'a Action)]) -> Vec<&'a str> {
+    changes
+        .iter()
+        .map(|(n, action)| match action {
+            Action::PutPolicy { on: Holder::Role(role), .. } if *n == 3 => role.as_str(),
+            other => panic!("step {n}: {other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn the_stolen_key_plan() {
     let target = Target::from_report(&report("stolen_key.investigation.json"), None).unwrap();
@@ -49,14 +60,7 @@ fn the_stolen_key_plan() {
         matches!(applied[0], (1, Action::UpdateAccessKey { status: KeyStatus::Inactive, user, .. }) if user == "alice")
     );
     assert!(matches!(applied[1], (2, Action::PutPolicy { on: Holder::User(user), .. }) if user == "alice"));
-    let roles: Vec<&str> = applied[2..]
-        .iter()
-        .map(|(n, a)| match a {
-            Action::PutPolicy { on: Holder::Role(role), .. } if *n == 3 => role.as_str(),
-            other => panic!("step {n}: {other:?}"),
-        })
-        .collect();
-    assert_eq!(roles, ["PlatformAdmin", "Auditor"]);
+    assert_eq!(revoked_roles(&applied[2..]), ["PlatformAdmin", "Auditor"]);
     // The roles are in the attacker's target account, not alice's: --apply with alice's
     // account's credentials skips them.
     let accounts: Vec<Option<&str>> = plan.changes(Mode::Contain).iter().map(|(_, c)| c.account.as_deref()).collect();
@@ -115,4 +119,18 @@ fn each_kind_of_persistence_gets_its_clean_up() {
         }
     }
     expect(&lines, "persistence.cleanup.txt");
+}
+
+/// A session key is not deactivated or denied: its role's sessions are revoked (PlatformAdmin,
+/// whose session it is, and Auditor, which the session assumed).
+#[test]
+fn a_session_key_has_its_role_revoked_instead() {
+    let target = Target::from_report(&report("stolen_key.investigation.json"), Some("ASIASESSION000000001")).unwrap();
+    let plan = Plan::new(&target, now());
+    let applied: Vec<(u8, &Action)> = plan.changes(Mode::Contain).into_iter().map(|(n, c)| (n, &c.action)).collect();
+    assert_eq!(revoked_roles(&applied), ["PlatformAdmin", "Auditor"]);
+    for number in [1, 2, 5] {
+        let about = plan.steps[number - 1].items[0].about.as_deref().unwrap_or_default();
+        assert!(about.starts_with("A session key (ASIA…) cannot be deactivated"), "step {number}: {about}");
+    }
 }

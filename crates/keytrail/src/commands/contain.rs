@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, ValueEnum};
 use keytrail_contain::apply::{Pending, Todo};
 use keytrail_contain::audit::{self, AuditLog, Outcome};
-use keytrail_contain::target::is_session_key;
+use keytrail_contain::target::{Role, is_session_key};
 use keytrail_contain::{Applier, ApplyError, AwsOptions, Mode, Plan, Target, render, undo};
 use keytrail_investigate::Report;
 
@@ -117,18 +117,20 @@ fn target(args: &ContainArgs) -> anyhow::Result<Target> {
             let report: Report = serde_json::from_str(&text).with_context(|| {
                 format!("{} is not the JSON of `keytrail investigate --format json`", path.display())
             })?;
-            Target::from_report(&report, args.access_key_id.as_deref())?
+            let mut target = Target::from_report(&report, args.access_key_id.as_deref())?;
+            for role in &args.roles {
+                target.add_role(Role::parse(role));
+            }
+            target
         }
         None => {
             let key = args.access_key_id.as_deref().expect("clap requires a key or an investigation");
-            Target::from_key(key, args.user.as_deref(), &[])
+            Target::from_key(key, args.user.as_deref(), &args.roles)
         }
     };
+    // What the responder knows beats what the logs suggest.
     if args.user.is_some() {
         target.user = args.user.clone();
-    }
-    for role in &args.roles {
-        target.add_role(keytrail_contain::target::Role::parse(role));
     }
     Ok(target)
 }
