@@ -19,6 +19,7 @@ builtin_rules!(
     "lambda_credentials_used_outside_function",
     "long_term_key_first_seen_from_as_organization",
     "long_term_key_first_seen_from_ip",
+    "new_key_used_from_network_creator_never_used",
     "penetration_testing_user_agent",
     "persistence_from_first_seen_address",
     "quarantine_policy_attached",

@@ -5,7 +5,7 @@ mod common;
 use chrono::{DateTime, NaiveDateTime};
 use common::tree;
 use flate2::read::GzDecoder;
-use keytrail_simulate::{EstateConfig, EstateSummary, GROUND_TRUTH, attack_names, write_estate};
+use keytrail_simulate::{EstateConfig, EstateSummary, GROUND_TRUTH, TOR_EXIT_LIST, attack_names, write_estate};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -45,6 +45,8 @@ struct Written {
     files: BTreeMap<PathBuf, Vec<u8>>,
     records: Vec<Value>,
     truth: Option<Value>,
+    /// The Tor exit list beside the logs.
+    tor_exits: String,
 }
 
 fn write(config: EstateConfig) -> Written {
@@ -53,7 +55,8 @@ fn write(config: EstateConfig) -> Written {
     let truth = std::fs::read(dir.path().join(GROUND_TRUTH)).ok().map(|b| serde_json::from_slice(&b).unwrap());
     let files: BTreeMap<_, _> = tree(dir.path()).into_iter().filter(|(p, _)| p.starts_with("AWSLogs")).collect();
     let records = records(&files);
-    Written { config, summary, files, records, truth }
+    let tor_exits = std::fs::read_to_string(dir.path().join(TOR_EXIT_LIST)).unwrap();
+    Written { config, summary, files, records, truth, tor_exits }
 }
 
 /// Three days with everything on, and the same estate without attacks.
@@ -148,6 +151,7 @@ const AZURE: &[(&str, u32)] = &[
 ];
 const DIGITALOCEAN: &[(&str, u32)] = &[("68.183.0.0", 16), ("46.101.0.0", 16), ("206.189.0.0", 16), ("178.62.0.0", 16)];
 const M247: &[(&str, u32)] = &[("146.70.64.0", 18), ("146.70.128.0", 18), ("5.157.192.0", 19)];
+const DATACAMP: &[(&str, u32)] = &[("89.187.160.0", 19), ("149.102.224.0", 19)];
 
 const GITHUB_AGENT_SUFFIX: &str = "aws-credentials-for-github-actions";
 
@@ -323,8 +327,8 @@ fn the_role_chain_leads_from_the_stolen_key_to_the_backdoor() {
     let w = with_attacks();
     let e = entry(w.truth.as_ref().unwrap(), "stolen-key-role-chain-backdoor");
     let keys = strings(&e["access_key_ids"]);
-    assert_eq!(keys.len(), 2);
-    assert!(keys[0].starts_with("AKIA") && keys[1].starts_with("ASIA"));
+    assert_eq!(keys.len(), 3, "the stolen key, the role session's, the backdoor's");
+    assert!(keys[0].starts_with("AKIA") && keys[1].starts_with("ASIA") && keys[2].starts_with("AKIA"));
     let mine = from_listed(w, "stolen-key-role-chain-backdoor");
     let assume: Vec<_> = mine.iter().filter(|r| r["eventName"] == "AssumeRole").collect();
     assert!(!assume.is_empty());
@@ -350,6 +354,53 @@ fn the_role_chain_leads_from_the_stolen_key_to_the_backdoor() {
     );
     let attach = session.iter().find(|r| r["eventName"] == "AttachUserPolicy").unwrap();
     assert_eq!(attach["requestParameters"]["policyArn"], "arn:aws:iam::aws:policy/AdministratorAccess");
+
+    // The key CreateAccessKey returned goes to work hours later, from a network the role never used.
+    let created = session.iter().find(|r| r["eventName"] == "CreateAccessKey").unwrap();
+    assert_eq!(s(created, "/responseElements/accessKey/accessKeyId"), keys[2]);
+    let used: Vec<_> = mine.iter().filter(|r| s(r, "/userIdentity/accessKeyId") == keys[2]).collect();
+    assert!(!used.is_empty());
+    assert!(used.iter().all(|r| s(r, "/userIdentity/userName") == name
+        && in_cidrs(s(r, "/sourceIPAddress"), DATACAMP)
+        && time(s(r, "/eventTime")) > time(s(created, "/eventTime")) + 3600));
+    assert!(!w.records.iter().any(|r| r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == role
+        && in_cidrs(s(r, "/sourceIPAddress"), DATACAMP)));
+}
+
+#[test]
+fn instance_credentials_come_through_vpc_endpoints() {
+    let w = with_attacks();
+    let endpoint_account = |r: &Value| r["vpcEndpointAccountId"].as_str().map(str::to_string);
+    // The thief's calls: a private address, through an endpoint of an account not the instance's.
+    let thief = from_listed(w, "ec2-credentials-from-another-account");
+    assert!(thief.len() >= 4);
+    for r in &thief {
+        assert!(in_cidrs(s(r, "/sourceIPAddress"), &[("172.31.0.0", 16)]));
+        assert!(s(r, "/vpcEndpointId").starts_with("vpce-0"));
+        assert_ne!(endpoint_account(r).unwrap(), s(r, "/recipientAccountId"));
+        assert!(s(r, "/userIdentity/arn").contains(":assumed-role/") && s(r, "/userIdentity/arn").contains("/i-"));
+    }
+    // The instance itself, its look-alike, and the benign fleets: their own account's endpoints.
+    let own = from_listed(w, "instance-through-own-endpoint");
+    assert!(!own.is_empty());
+    let through_own = without_attacks().records.iter().filter(|r| r["vpcEndpointId"].is_string());
+    for r in own.into_iter().chain(through_own) {
+        assert_eq!(endpoint_account(r).as_deref(), Some(s(r, "/recipientAccountId")), "{r}");
+    }
+}
+
+#[test]
+fn the_tor_exit_is_on_the_list_and_new_for_the_key() {
+    let w = with_attacks();
+    let e = entry(w.truth.as_ref().unwrap(), "key-used-from-tor-exit");
+    let (key, ip) = (strings(&e["access_key_ids"])[0], strings(&e["source_ips"])[0]);
+    assert!(key.starts_with("AKIA"));
+    assert!(w.tor_exits.lines().any(|l| l.starts_with(&format!("ExitAddress {ip} "))), "{ip} on the list");
+    let calls = from_listed(w, "key-used-from-tor-exit");
+    assert!(calls.len() >= 6);
+    let first = time(s(calls[0], "/eventTime"));
+    assert!(w.records.iter().any(|r| s(r, "/userIdentity/accessKeyId") == key && time(s(r, "/eventTime")) < first));
+    assert!(!w.records.iter().any(|r| s(r, "/sourceIPAddress") == ip && time(s(r, "/eventTime")) < first));
 }
 
 /// Calls of the scenario's session from inside and from outside: (inside, outside) times.
@@ -445,4 +496,17 @@ fn look_alikes_keep_what_sets_them_apart() {
     let ips: HashSet<&str> = lambda.iter().map(|r| s(r, "/sourceIPAddress")).collect();
     assert_eq!(ips.len(), 2);
     assert!(ips.iter().all(|ip| in_cidrs(ip, AMAZON)));
+
+    // A key created for a backup job, used from an address its creator works from.
+    let job = events(w, "key-for-pipeline-on-creators-network");
+    let created = job.iter().find(|r| r["eventName"] == "CreateAccessKey").expect("a key");
+    let (creator, key) = (s(created, "/userIdentity/arn"), s(created, "/responseElements/accessKey/accessKeyId"));
+    let used: Vec<_> = job.iter().filter(|r| s(r, "/userIdentity/accessKeyId") == key).collect();
+    assert!(used.len() >= 10);
+    for r in used {
+        let ip = s(r, "/sourceIPAddress");
+        assert!(w.records.iter().any(|c| s(c, "/userIdentity/arn") == creator
+            && s(c, "/sourceIPAddress") == ip
+            && c["userIdentity"]["accessKeyId"] != key));
+    }
 }

@@ -103,6 +103,10 @@ impl Engineer {
     pub fn user(&self) -> &IamUser {
         &self.user
     }
+
+    pub fn ips(&self) -> &[String] {
+        &self.ips
+    }
 }
 
 impl Actor for Engineer {

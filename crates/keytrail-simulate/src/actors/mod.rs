@@ -53,6 +53,8 @@ pub(crate) struct Roster {
     /// Command-line users, in the order of [`Account::engineers`]; the first
     /// account's first two administer the other accounts.
     pub engineers: Vec<IamUser>,
+    /// The addresses each engineer calls from (home, office), in the same order.
+    pub engineer_ips: Vec<Vec<String>>,
     /// Console users with an IAM user (SSO users have none), and their browser.
     pub console_users: Vec<(IamUser, &'static str)>,
     pub github: IamUser,
@@ -72,7 +74,7 @@ pub(crate) fn staff(
 ) -> (Vec<Box<dyn Actor>>, Roster) {
     let account = &accounts[home];
     let mut actors: Vec<Box<dyn Actor>> = Vec::new();
-    let mut engineers = Vec::new();
+    let (mut engineers, mut engineer_ips) = (Vec::new(), Vec::new());
     for (i, name) in account.engineers.iter().enumerate() {
         // The first account's first two engineers administer the others.
         let admin_of = if home == 0 && i < 2 {
@@ -82,6 +84,7 @@ pub(crate) fn staff(
         };
         let engineer = engineer::Engineer::new(rng, account, home, name, regions, admin_of);
         engineers.push(engineer.user().clone());
+        engineer_ips.push(engineer.ips().to_vec());
         actors.push(Box::new(engineer));
     }
     let mut console_users = Vec::new();
@@ -98,6 +101,7 @@ pub(crate) fn staff(
     let fleet = ec2::Fleet::new(rng, account, home, regions);
     let roster = Roster {
         engineers,
+        engineer_ips,
         console_users,
         github: github.user().clone(),
         terraform: terraform.user().clone(),

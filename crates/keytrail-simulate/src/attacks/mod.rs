@@ -23,6 +23,7 @@ mod ec2_credentials_from_another_account;
 mod ec2_credentials_outside_aws;
 mod github_key_replayed;
 mod instance_through_own_endpoint;
+mod key_for_pipeline_on_creators_network;
 mod key_used_from_tor_exit;
 mod lambda_credentials_replayed;
 mod lambda_credentials_two_containers;
@@ -37,14 +38,14 @@ use crate::api::Op;
 use crate::estate::{Account, Estate};
 use crate::ids::{self, mix};
 use crate::net::{self, Cidr};
-use crate::principal::{Role, Session, service_identity};
+use crate::principal::{IamUser, Role, Session, service_identity};
 use crate::record::UserIdentity;
 use crate::time::{self, DAY};
 use crate::unit::{AssumeRole, Caller, Unit};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The rules the ground truth names, by rule id.
 const GITHUB_KEY_OUTSIDE_CI: &str = "b8c7d6e5-f4a3-4b2c-9d8e-7f6a5b4c3d2e";
@@ -56,6 +57,7 @@ const EC2_CREDENTIALS_OUTSIDE_AWS: &str = "14d6c590-b2ff-4d8b-a974-153c6f4afbe2"
 const QUARANTINE_POLICY_ATTACHED: &str = "8f4444d9-02dd-49fa-9f37-75c935c616dc";
 const EC2_CREDENTIALS_FROM_ANOTHER_ACCOUNT: &str = "68af2e78-2e4d-402c-b603-6ca6f620943f";
 const KNOWN_BAD_ADDRESS: &str = "5691daab-dfb5-4b8f-b375-afaed7978849";
+const NEW_KEY_FROM_CREATORS_UNSEEN_NETWORK: &str = "2bea96ef-b2ca-4664-b572-96b17f033dfc";
 
 /// Seed domain of the scenarios' RNGs.
 const ATTACKS: u64 = 5;
@@ -76,6 +78,7 @@ const ALL: &[&dyn Attack] = &[
     &ec2_credentials_from_another_account::Ec2CredentialsFromAnotherAccount,
     &instance_through_own_endpoint::InstanceThroughOwnEndpoint,
     &key_used_from_tor_exit::KeyUsedFromTorExit,
+    &key_for_pipeline_on_creators_network::KeyForPipelineOnCreatorsNetwork,
 ];
 
 /// The names of all scenarios.
@@ -435,6 +438,33 @@ pub(crate) struct Truth {
     end: Option<String>,
     must_fire: &'static [&'static str],
     must_not_fire: &'static [&'static str],
+}
+
+/// `iam:CreateUser` for `user` at `t`, then `iam:CreateAccessKey` for its key `gap` seconds
+/// later, by `source` in `account`, with the responses CloudTrail records (the new key's id,
+/// never its secret).
+fn create_user_with_key(source: &Source, t: i64, gap: i64, account: usize, user: &IamUser) -> [Step; 2] {
+    let name = &user.name;
+    let created = source.call(t, account, 0, &crate::api::CREATE_USER).request(json!({"userName": name})).response(
+        json!({"user": {
+            "path": "/",
+            "userName": name,
+            "userId": user.id,
+            "arn": user.arn,
+            "createDate": time::aws_long(t),
+        }}),
+    );
+    let key = source
+        .call(t + gap, account, 0, &crate::api::CREATE_ACCESS_KEY)
+        .request(json!({"userName": name}))
+        .response(json!({"accessKey": {
+            "userName": name,
+            "accessKeyId": user.key,
+            "status": "Active",
+            "secretAccessKey": "HIDDEN_DUE_TO_SECURITY_REASONS",
+            "createDate": time::aws_long(t + gap),
+        }}));
+    [created, key]
 }
 
 /// A broadband provider of another country than the account's team: where

@@ -4,16 +4,18 @@
 //! a user of their own with a key, a console password and administrator
 //! rights. CloudTrail's AssumeRole event names the session's key in
 //! `responseElements.credentials`, which is how the session's calls lead
-//! back to the stolen key.
+//! back to the stolen key. Hours later the backdoor user's key is used from
+//! a VPN: a network the admin role, its creator, never called from.
 
 use super::{
-    Agent, Attack, Cast, Grant, KEY_FIRST_SEEN_FROM_IP, Kind, PERSISTENCE_AFTER_FIRST_SEEN, Source, Step, Window,
+    Agent, Attack, Cast, Grant, KEY_FIRST_SEEN_FROM_IP, Kind, NEW_KEY_FROM_CREATORS_UNSEEN_NETWORK,
+    PERSISTENCE_AFTER_FIRST_SEEN, Source, Step, Window, create_user_with_key,
 };
 use crate::agents;
 use crate::api;
 use crate::ids;
 use crate::net;
-use crate::principal::Session;
+use crate::principal::{IamUser, Session};
 use crate::time;
 use rand::Rng;
 use rand::rngs::SmallRng;
@@ -31,7 +33,8 @@ impl Attack for StolenKeyRoleChainBackdoor {
     fn description(&self) -> &'static str {
         "An administrator's long-term key, stolen, is used from DigitalOcean to assume the PlatformAdmin role; the \
          role session (ASIA key from the AssumeRole response) creates user backdoor-…, an access key and a console \
-         password for it, and attaches AdministratorAccess."
+         password for it, and attaches AdministratorAccess; hours later the backdoor key is used from Datacamp Limited (a VPN): \
+         GetCallerIdentity, ListBuckets, ListSecrets, GetSecretValue."
     }
 
     fn kind(&self) -> Kind {
@@ -39,7 +42,7 @@ impl Attack for StolenKeyRoleChainBackdoor {
     }
 
     fn must_fire(&self) -> &'static [&'static str] {
-        &[KEY_FIRST_SEEN_FROM_IP, PERSISTENCE_AFTER_FIRST_SEEN]
+        &[KEY_FIRST_SEEN_FROM_IP, PERSISTENCE_AFTER_FIRST_SEEN, NEW_KEY_FROM_CREATORS_UNSEEN_NETWORK]
     }
 
     fn plan(&self, cast: &Cast, rng: &mut SmallRng, window: &Window) -> Vec<Step> {
@@ -70,28 +73,12 @@ impl Attack for StolenKeyRoleChainBackdoor {
         t += rng.random_range(5..20);
         steps.push(admin.call(t, target, 0, &api::GET_CALLER_IDENTITY));
 
-        let account_id = &cast.accounts[target].id;
         let name = format!("backdoor-{}", ids::hex(rng, 6));
+        let backdoor = IamUser::new(rng, &cast.accounts[target].id, &name);
         t += rng.random_range(20..90);
-        steps.push(admin.call(t, target, 0, &api::CREATE_USER).request(json!({"userName": name})).response(json!({
-            "user": {
-                "path": "/",
-                "userName": name,
-                "userId": ids::principal_id(rng, "AIDA"),
-                "arn": format!("arn:aws:iam::{account_id}:user/{name}"),
-                "createDate": time::aws_long(t),
-            }
-        })));
-        t += rng.random_range(3..15);
-        steps.push(admin.call(t, target, 0, &api::CREATE_ACCESS_KEY).request(json!({"userName": name})).response(
-            json!({"accessKey": {
-                "userName": name,
-                "accessKeyId": ids::access_key_id(rng, "AKIA"),
-                "status": "Active",
-                "secretAccessKey": "HIDDEN_DUE_TO_SECURITY_REASONS",
-                "createDate": time::aws_long(t),
-            }}),
-        ));
+        let gap = rng.random_range(3..15);
+        steps.extend(create_user_with_key(&admin, t, gap, target, &backdoor));
+        t += gap;
         t += rng.random_range(3..15);
         steps.push(
             admin
@@ -109,6 +96,13 @@ impl Attack for StolenKeyRoleChainBackdoor {
                     "passwordResetRequired": false,
                 }})),
         );
+        // Hours later the backdoor key goes to work, from a VPN the admin role never called from.
+        let vpn = Source::new(backdoor.identity(), net::sample(rng, net::DATACAMP), Agent::Cli(&agents::INTRUDER)).listed();
+        t += rng.random_range(2 * 3600..4 * 3600);
+        for op in [&api::GET_CALLER_IDENTITY, &api::LIST_BUCKETS, &api::LIST_SECRETS, &api::GET_SECRET_VALUE] {
+            steps.push(vpn.call(t, target, 0, op));
+            t += rng.random_range(10..120);
+        }
         steps
     }
 }
