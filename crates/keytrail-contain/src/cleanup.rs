@@ -5,6 +5,8 @@
 //! (its keys, password, policies, groups) are listed under it instead of one by one. These
 //! commands delete evidence and are never run by keytrail: a person runs them after forensics.
 
+use std::collections::BTreeMap;
+
 use keytrail_investigate::Finding;
 
 use crate::command::{Aws, Shell};
@@ -36,7 +38,7 @@ pub(crate) fn step(target: &Target) -> Step {
         if covered {
             continue;
         }
-        let mut about = describe(finding);
+        let mut about = describe(finding, &target.networks);
         let also: Vec<String> = findings
             .iter()
             .filter(|f| f.target == finding.target && f.account == finding.account)
@@ -63,8 +65,9 @@ pub(crate) fn step(target: &Target) -> Step {
             change: None,
         });
     }
-    let why = "Every way back in the attacker made. Snapshot or export first what forensics needs (instance \
-               volumes, function code, policy documents); run each command with the named account's credentials.";
+    let why = "Every way back in the attacker made. The key's owner may have made some of these calls: check each \
+               one's address and network. Snapshot or export first what forensics needs (instance volumes, function \
+               code, policy documents); run each command with the named account's credentials.";
     Step {
         number: 4,
         kind: StepKind::CleanUpPersistence,
@@ -75,8 +78,8 @@ pub(crate) fn step(target: &Target) -> Step {
     }
 }
 
-/// `CreateUser backdoor-7f3a (account 2222…, us-east-1) at … from 5.0.1.10`.
-fn describe(finding: &Finding) -> String {
+/// `CreateUser backdoor-7f3a in account 2222… at … from 5.0.1.10 (DigitalOcean)`.
+fn describe(finding: &Finding, networks: &BTreeMap<String, String>) -> String {
     let mut text = finding.action.clone();
     if let Some(target) = &finding.target {
         text.push_str(&format!(" {target}"));
@@ -90,6 +93,9 @@ fn describe(finding: &Finding) -> String {
     text.push_str(&format!(" at {}", finding.time));
     if let Some(address) = &finding.source_address {
         text.push_str(&format!(" from {address}"));
+        if let Some(network) = networks.get(address) {
+            text.push_str(&format!(" ({network})"));
+        }
     }
     text
 }

@@ -206,6 +206,7 @@ impl Plan {
             .filter(|s| match mode {
                 Mode::Contain => s.by == By::Apply,
                 Mode::Release => s.by == By::Release,
+                // An undo's changes come from its audit log, not from a plan.
                 Mode::Undo => false,
             })
             .flat_map(|s| s.items.iter().filter_map(move |i| i.change.as_ref().map(|c| (s.number, c))))

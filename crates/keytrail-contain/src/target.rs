@@ -18,6 +18,10 @@ pub struct Target {
     pub roles: Vec<Role>,
     /// Successful persistence calls made with the key or its derived credentials.
     pub persistence: Vec<Finding>,
+    /// The network (AS organization) of each address the calls came from: a stolen key's
+    /// calls mix the owner's and the attacker's, and the network tells them apart.
+    #[serde(default)]
+    pub networks: BTreeMap<String, String>,
     /// What the reader should know about the plan's basis (unknown key, AWS quarantine…).
     pub notes: Vec<String>,
 }
@@ -123,6 +127,11 @@ impl Target {
         }
         target.persistence =
             report.persistence.iter().filter(|f| f.outcome.as_deref() == Some("success")).cloned().collect();
+        target.networks = report
+            .source_addresses
+            .iter()
+            .filter_map(|a| Some((a.address.clone()?, a.as_organization.clone()?)))
+            .collect();
         let failed = report.persistence.len() - target.persistence.len();
         if failed > 0 {
             target.notes.push(format!("{failed} persistence call(s) failed and need no clean-up"));

@@ -1,7 +1,8 @@
 //! Plans from investigations in `tests/cases/`, compared with their expected text.
 //!
 //! `stolen_key.investigation.json` is `keytrail investigate --format json` of
-//! keytrail-investigate's `tests/cases/stolen_key.jsonl` for alice's key: it assumed
+//! keytrail-investigate's `tests/cases/stolen_key.jsonl` for alice's key, with the AS index
+//! `keytrail asn build` makes of its `networks.csv` (as `asn-ipv4.csv`): the key assumed
 //! PlatformAdmin in another account, whose session created user backdoor-7f3a (a key, a
 //! console password, AdministratorAccess) and assumed Auditor, which created a function.
 //!
