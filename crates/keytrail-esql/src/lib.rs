@@ -24,6 +24,9 @@
 //! - Fields our table lacks (from Elastic's other integrations, such as `user_agent.name` or
 //!   `kibana.alert.*`) read as null — text, or the ECS type for a few date and number fields
 //!   — where ES|QL would stop with "Unknown column": rules must still run.
+//! - `INLINE STATS` (or `INLINESTATS`) is a STATS joined back to the rows on its BY values,
+//!   null matching null as ES|QL groups nulls together; as in Elastic, it may not follow SORT
+//!   or LIMIT.
 //! - METADATA `_id` is `event.id`, `_index` is [`INDEX_NAME`], `_version` is 1.
 //! - `KQL("…")` compiles with `keytrail-kql`, with KQL's semantics (missing fields do not
 //!   match; the result is never null).

@@ -13,7 +13,8 @@
 //!      ├─ first STATS ──► partial aggregates per (BY keys, slot) ──► each copied to the runs
 //!      │                  whose window holds the slot ──► combined per (BY keys, run)
 //!      └─ otherwise, or ► each row copied to the runs whose window holds it
-//!         when slots are much finer than the interval (see `Window::partials_pay_off`)
+//!         when slots are much finer than the interval (see `Window::partials_pay_off`);
+//!         an INLINE STATS before the first STATS lands here, its groups then per run
 //!      ▼
 //!  the rest of the query, partitioned by `__run_time` (STATS, SORT, LIMIT per run),
 //!  NOW() = `__run_time`

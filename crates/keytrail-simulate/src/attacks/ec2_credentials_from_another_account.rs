@@ -5,13 +5,12 @@
 //! and, in `vpcEndpointAccountId`, the account that owns the endpoint: not
 //! the instance's.
 
-use super::ec2_credentials_outside_aws::instance_session;
+use super::ec2_credentials_outside_aws::{instance_session, thief_calls};
 use super::{Agent, Attack, Cast, EC2_CREDENTIALS_FROM_ANOTHER_ACCOUNT, Kind, Source, Step, Window};
 use crate::agents;
 use crate::api;
 use crate::ids;
 use crate::net;
-use rand::Rng;
 use rand::rngs::SmallRng;
 
 pub(super) struct Ec2CredentialsFromAnotherAccount;
@@ -48,14 +47,9 @@ impl Attack for Ec2CredentialsFromAnotherAccount {
         let (identity, mut steps) = instance_session(rng, account, inst, start);
         let (attacker, endpoint) = (ids::account_id(rng), format!("vpce-0{}", ids::hex(rng, 16)));
         let thief = Source::new(identity, net::sample(rng, net::DEFAULT_VPC), Agent::Cli(&agents::INTRUDER)).listed();
-        let mut t = start + THIEF_AFTER;
-        let mut ops = vec![&api::GET_CALLER_IDENTITY, &api::LIST_BUCKETS];
-        ops.extend((0..rng.random_range(2..5)).map(|_| &api::GET_OBJECT));
-        ops.extend([&api::GET_SECRET_VALUE, &api::GET_PARAMETERS_BY_PATH]);
-        for op in ops {
-            steps.push(thief.call(t, account, inst.region, op).through_endpoint(&endpoint, &attacker));
-            t += rng.random_range(5..40);
-        }
+        let last = [&api::GET_SECRET_VALUE, &api::GET_PARAMETERS_BY_PATH];
+        let route = |step: Step| step.through_endpoint(&endpoint, &attacker);
+        steps.extend(thief_calls(rng, &thief, account, inst, start + THIEF_AFTER, last, route));
         steps
     }
 }

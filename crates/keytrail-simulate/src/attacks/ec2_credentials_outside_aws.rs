@@ -58,16 +58,34 @@ impl Attack for Ec2CredentialsOutsideAws {
         let start = window.at(SHARE);
         let (identity, mut steps) = instance_session(rng, account, inst, start);
         let thief = Source::new(identity, net::sample(rng, net::DATACAMP), Agent::Cli(&agents::INTRUDER)).listed();
-        let mut t = start + THIEF_AFTER;
-        let mut ops = vec![&api::GET_CALLER_IDENTITY, &api::LIST_BUCKETS];
-        ops.extend((0..rng.random_range(2..5)).map(|_| &api::GET_OBJECT));
-        ops.extend([&api::DESCRIBE_INSTANCES, &api::GET_SECRET_VALUE]);
-        for op in ops {
-            steps.push(thief.call(t, account, inst.region, op));
-            t += rng.random_range(5..40);
-        }
+        let last = [&api::DESCRIBE_INSTANCES, &api::GET_SECRET_VALUE];
+        steps.extend(thief_calls(rng, &thief, account, inst, start + THIEF_AFTER, last, |step| step));
         steps
     }
+}
+
+/// What a thief does with an instance's session from `start`: asks who it is, lists the
+/// buckets, reads a few objects, then calls `last`; every call goes through `route` (the VPC
+/// endpoint it came through, if any).
+pub(super) fn thief_calls(
+    rng: &mut SmallRng,
+    thief: &Source,
+    account: usize,
+    inst: &Instance,
+    start: i64,
+    last: [&'static Op; 2],
+    route: impl Fn(Step) -> Step,
+) -> Vec<Step> {
+    let mut ops = vec![&api::GET_CALLER_IDENTITY, &api::LIST_BUCKETS];
+    ops.extend((0..rng.random_range(2..5)).map(|_| &api::GET_OBJECT));
+    ops.extend(last);
+    let mut t = start;
+    let mut steps = Vec::new();
+    for op in ops {
+        steps.push(route(thief.call(t, account, inst.region, op)));
+        t += rng.random_range(5..40);
+    }
+    steps
 }
 
 /// A fresh instance-profile session of `inst` from `start`: EC2 assuming
