@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use keytrail_simulate::{EstateConfig, GROUND_TRUTH, attack_names, write_estate};
+use keytrail_simulate::{EstateConfig, GROUND_TRUTH, TOR_EXIT_LIST, attack_names, write_estate};
 
 use crate::args::SimulateArgs;
 
@@ -49,6 +49,8 @@ pub fn run(args: SimulateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 args.output.join(GROUND_TRUTH).display()
             );
         }
+        let list = args.output.join(TOR_EXIT_LIST);
+        eprintln!("Tor exits of the estate's time: keytrail intel add {} --name tor-exits", list.display());
     }
     Ok(ExitCode::SUCCESS)
 }
