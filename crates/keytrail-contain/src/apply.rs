@@ -10,19 +10,11 @@ use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use chrono::Utc;
 use keytrail_investigate::Time;
+pub use keytrail_source::AwsOptions;
 
 use crate::audit::{AuditLog, Before, Outcome, Record};
 use crate::plan::{Action, Change, Holder, KeyStatus, Mode};
 use crate::policy;
-
-/// How to reach AWS; unset fields take the SDK's defaults (environment, shared config).
-#[derive(Debug, Clone, Default)]
-pub struct AwsOptions {
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    /// An IAM-compatible endpoint (moto, LocalStack).
-    pub endpoint_url: Option<String>,
-}
 
 /// IAM is global; its endpoint lives in us-east-1 (and the SDK wants some region).
 const DEFAULT_REGION: &str = "us-east-1";
@@ -140,15 +132,7 @@ impl Applier {
     /// Connects with the standard credential chain and asks STS whose credentials they are.
     pub async fn connect(options: &AwsOptions) -> Result<Applier, ApplyError> {
         let region = options.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_string());
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region));
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(endpoint) = &options.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
+        let config = AwsOptions { region: Some(region), ..options.clone() }.sdk_config().await;
         let identity = aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()

@@ -32,7 +32,12 @@ const KEPT_ERRORS: usize = 1000;
 /// Shared by every partition of a read.
 #[derive(Default)]
 pub struct ReadReport {
-    pub objects_total: AtomicU64,
+    /// Objects the walk of the inputs has found so far…
+    pub objects_found: AtomicU64,
+    /// …and whether it has found them all.
+    pub listing_done: AtomicBool,
+    /// Files a folder walk passed over because their names are not log files.
+    pub objects_ignored: AtomicU64,
     pub objects_read: AtomicU64,
     pub bytes_read: AtomicU64,
     pub events: AtomicU64,

@@ -1,12 +1,13 @@
 //! The `cloudtrail` table: a DataFusion [`TableProvider`] whose scan reads the sources in
 //! parallel partitions, each taking the next object (a local file it reads itself, or one
-//! fetched ahead from a shared queue), so memory stays flat however much is read.
+//! fetched ahead from a shared queue), so memory stays flat however much is read. Folders are
+//! walked as the partitions ask for files, so reading starts at once.
 
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
@@ -22,7 +23,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use futures::StreamExt;
 use keytrail_ecs::{BatchBuilder, Enrichment, TableSchema};
-use keytrail_source::{SourceError, SourceObject, Sources};
+use keytrail_source::{Objects, SourceError, SourceObject, Sources, Unlisted};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::read::{ObjectReader, ReadOptions};
@@ -54,7 +55,6 @@ impl CloudTrailTable {
         options: ReadOptions,
         report: Arc<ReadReport>,
     ) -> CloudTrailTable {
-        report.objects_total.store(sources.len() as u64, Ordering::Relaxed);
         CloudTrailTable { sources, enrichment, schema, options, report }
     }
 }
@@ -76,7 +76,7 @@ impl TableProvider for CloudTrailTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let partitions = state.config().target_partitions().clamp(1, self.sources.len().max(1));
+        let partitions = state.config().target_partitions().max(1);
         let projected = match projection {
             Some(columns) => Arc::new(self.schema.arrow().project(columns)?),
             None => self.schema.arrow().clone(),
@@ -88,8 +88,8 @@ impl TableProvider for CloudTrailTable {
             projection: projection.cloned(),
             options: self.options.clone(),
             report: self.report.clone(),
-            local: self.sources.objects().iter().all(|o| matches!(o, SourceObject::File(_))),
-            next_local: AtomicUsize::new(0),
+            local: self.sources.all_local(),
+            walk: std::sync::Mutex::new(Walk { objects: self.sources.objects(), found: 0 }),
             queue: OnceLock::new(),
         });
         let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
@@ -99,7 +99,14 @@ impl TableProvider for CloudTrailTable {
     }
 }
 
-type Fetched = (usize, Result<Vec<u8>, SourceError>);
+/// An object and its bytes, or a folder that could not be listed.
+type Fetched = Result<(SourceObject, Result<Vec<u8>, SourceError>), Unlisted>;
+
+/// The objects still to read, shared by the partitions of one scan.
+struct Walk {
+    objects: Objects,
+    found: u64,
+}
 
 /// One execution of the table's scan, shared by its partitions.
 struct Scan {
@@ -112,7 +119,7 @@ struct Scan {
     /// When every object is a local file, each partition reads the next one itself: the
     /// files are small, and handing each one to another thread cost more than reading it.
     local: bool,
-    next_local: AtomicUsize,
+    walk: std::sync::Mutex<Walk>,
     /// Otherwise objects are fetched ahead of decoding, so that S3 latency overlaps with
     /// parsing. Started by the first partition to run.
     queue: OnceLock<Mutex<mpsc::Receiver<Fetched>>>,
@@ -130,20 +137,41 @@ impl Scan {
     /// How many fetches run at once: S3 needs many in flight to hide latency; stdin only
     /// needs to stay ahead of the decoder.
     fn fetch_concurrency(&self) -> usize {
-        let remote = self.sources.objects().iter().any(|o| matches!(o, SourceObject::S3 { .. }));
-        if remote { 32 } else { 4 }
+        if self.sources.any_remote() { 32 } else { 4 }
     }
 
-    fn queue(&self) -> &Mutex<mpsc::Receiver<Fetched>> {
+    /// The next object of the walk, counted as found; the report learns the total when the
+    /// walk ends (the largest of the scans', when a query scans the table more than once).
+    fn next_object(&self) -> Option<Result<SourceObject, Unlisted>> {
+        let mut walk = self.walk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let next = walk.objects.next();
+        match &next {
+            Some(_) => {
+                walk.found += 1;
+                self.report.objects_found.fetch_max(walk.found, Ordering::Relaxed);
+            }
+            None => {
+                self.report.objects_ignored.fetch_max(walk.objects.ignored as u64, Ordering::Relaxed);
+                self.report.listing_done.store(true, Ordering::Relaxed);
+            }
+        }
+        next
+    }
+
+    fn queue(self: &Arc<Self>) -> &Mutex<mpsc::Receiver<Fetched>> {
         self.queue.get_or_init(|| {
             let concurrency = self.fetch_concurrency();
             let (sender, receiver) = mpsc::channel(concurrency * 2);
-            let sources = self.sources.clone();
+            let scan = self.clone();
             tokio::spawn(async move {
-                let fetches = futures::stream::iter(0..sources.len())
-                    .map(|i| {
-                        let sources = sources.clone();
-                        async move { (i, sources.fetch(i).await) }
+                let fetches = futures::stream::iter(std::iter::from_fn(|| scan.next_object()))
+                    .map(|next| {
+                        let sources = scan.sources.clone();
+                        async move {
+                            let object = next?;
+                            let fetched = sources.fetch(&object).await;
+                            Ok((object, fetched))
+                        }
                     })
                     .buffered(concurrency);
                 futures::pin_mut!(fetches);
@@ -158,24 +186,34 @@ impl Scan {
     }
 
     /// Reads objects into one batch of about [`BATCH_ROWS`] rows; `None` when nothing is left.
-    async fn next_batch(&self, state: &mut PartitionState) -> Result<Option<RecordBatch>> {
+    async fn next_batch(self: &Arc<Self>, state: &mut PartitionState) -> Result<Option<RecordBatch>> {
         let PartitionState { builder, reader, file } = state;
         while builder.rows() < BATCH_ROWS {
-            let outcome = if self.local {
-                let index = self.next_local.fetch_add(1, Ordering::Relaxed);
-                let Some(object @ SourceObject::File(path)) = self.sources.objects().get(index) else { break };
+            let next = if self.local {
+                let Some(next) = self.next_object() else { break };
                 // Blocking, but brief: partitions are as many as cores, and each one does
                 // nothing else while it waits.
-                match read_file(path, file) {
-                    Ok(()) => reader.read(object, file, builder, &self.enrichment, &self.options, &self.report),
-                    Err(source) => self.unreadable(object, SourceError::Io { path: object.to_string(), source }),
-                }
+                next.map(|object| {
+                    let SourceObject::File(path) = &object else { unreachable!("a local scan holds only files") };
+                    let fetched = read_file(path, file)
+                        .map_err(|source| SourceError::Io { path: path.display().to_string(), source });
+                    (object, fetched.map(|()| std::mem::take(file)))
+                })
             } else {
-                let Some((index, fetched)) = self.queue().lock().await.recv().await else { break };
-                let object = &self.sources.objects()[index];
-                match fetched {
-                    Ok(bytes) => reader.read(object, &bytes, builder, &self.enrichment, &self.options, &self.report),
-                    Err(error) => self.unreadable(object, error),
+                let Some(fetched) = self.queue().lock().await.recv().await else { break };
+                fetched
+            };
+            let outcome = match next {
+                Ok((object, Ok(bytes))) => {
+                    let outcome = reader.read(&object, &bytes, builder, &self.enrichment, &self.options, &self.report);
+                    if self.local {
+                        *file = bytes; // the buffer goes back for the next file
+                    }
+                    outcome
+                }
+                Ok((object, Err(error))) => self.unreadable(object.to_string(), error.to_string()),
+                Err(Unlisted { folder, source }) => {
+                    self.unreadable(folder.display().to_string(), format!("cannot list this folder: {source}"))
                 }
             };
             self.report.objects_read.fetch_add(1, Ordering::Relaxed);
@@ -187,9 +225,10 @@ impl Scan {
         Ok(Some(builder.finish()?))
     }
 
-    /// An object that could not be fetched: reported, or in strict mode the end of the read.
-    fn unreadable(&self, object: &SourceObject, error: SourceError) -> std::result::Result<(), ReadError> {
-        let error = ReadError { object: object.to_string(), position: None, message: error.to_string() };
+    /// An object that could not be fetched, or a folder that could not be listed: reported,
+    /// or in strict mode the end of the read.
+    fn unreadable(&self, object: String, message: String) -> std::result::Result<(), ReadError> {
+        let error = ReadError { object, position: None, message };
         self.report.objects_with_errors.fetch_add(1, Ordering::Relaxed);
         if self.options.strict {
             return Err(error);

@@ -1,11 +1,12 @@
 //! Sources: finding and fetching the objects that hold CloudTrail events.
 //!
-//! An input is a local file or folder, an `s3://bucket/prefix`, or `-` for stdin. Discovery
-//! turns the inputs into a flat list of [`SourceObject`]s, walking folders and prefixes in the
-//! layout CloudTrail writes to S3 (`AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/`),
-//! skipping digest files and pruning whole days outside the requested [`TimeRange`] before any
-//! object is opened. Fetching returns the object's raw bytes; decompression and parsing are the
-//! decoder's job.
+//! An input is a local file or folder, an `s3://bucket/prefix`, or `-` for stdin. The inputs
+//! yield a sequence of [`SourceObject`]s, walking folders and prefixes in the layout CloudTrail
+//! writes to S3 (`AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/`), skipping digest
+//! files and pruning whole days outside the requested [`TimeRange`] before any object is
+//! opened. Folders are walked while their files are read, so memory does not grow with the
+//! number of files; S3 prefixes are listed up front, in parallel. Fetching returns the
+//! object's raw bytes; decompression and parsing are the decoder's job.
 
 mod layout;
 mod local;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use layout::{TimeRange, is_digest_path};
-pub use s3::S3Options;
+pub use s3::AwsOptions;
 
 /// One object to read: a file, an S3 object or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,14 @@ impl fmt::Display for SourceObject {
             SourceObject::Stdin => f.write_str("<stdin>"),
         }
     }
+}
+
+/// A folder met during a walk that could not be listed; the walk goes on after it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot list this folder: {source}", folder.display())]
+pub struct Unlisted {
+    pub folder: PathBuf,
+    pub source: std::io::Error,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,30 +63,41 @@ pub enum SourceError {
 #[derive(Debug, Clone, Default)]
 pub struct DiscoverOptions {
     pub time_range: TimeRange,
-    pub s3: S3Options,
+    pub aws: AwsOptions,
 }
 
-/// The discovered objects, and what is needed to fetch them.
+/// One input, resolved as far as can be done without reading it all.
+#[derive(Debug)]
+enum Input {
+    File(PathBuf),
+    /// Walked as it is read ([`Sources::objects`]).
+    Folder(PathBuf),
+    /// Listed when discovered: S3 listings are paginated requests, worth doing in parallel
+    /// and once.
+    Listed(Vec<SourceObject>),
+    Stdin,
+}
+
+/// The inputs, and what is needed to fetch their objects.
 #[derive(Clone)]
 pub struct Sources {
-    objects: Arc<Vec<SourceObject>>,
+    inputs: Arc<Vec<Input>>,
+    time_range: TimeRange,
     s3: Option<s3::S3Reader>,
-    /// Files a folder walk passed over because their names are not log files (README, LICENSE…).
-    pub ignored: usize,
 }
 
 impl fmt::Debug for Sources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sources").field("objects", &self.objects.len()).finish()
+        f.debug_struct("Sources").field("inputs", &self.inputs.len()).finish()
     }
 }
 
 impl Sources {
-    /// Resolves the inputs into objects. Inputs are read in the order given; within a folder
-    /// or prefix, objects are sorted by path so runs are reproducible.
+    /// Resolves the inputs: files and folders must exist, S3 prefixes are listed. Inputs are
+    /// read in the order given; within a folder or prefix, objects come in path order so runs
+    /// are reproducible.
     pub async fn discover(inputs: &[String], options: &DiscoverOptions) -> Result<Sources, SourceError> {
-        let mut objects = Vec::new();
-        let mut ignored = 0;
+        let mut resolved = Vec::new();
         let mut s3_reader = None;
         let mut stdin_seen = false;
         for input in inputs {
@@ -86,44 +106,59 @@ impl Sources {
                     return Err(SourceError::StdinTwice);
                 }
                 stdin_seen = true;
-                objects.push(SourceObject::Stdin);
+                resolved.push(Input::Stdin);
             } else if let Some(rest) = input.strip_prefix("s3://") {
                 let (bucket, prefix) =
                     s3::parse_url(rest).ok_or_else(|| SourceError::BadS3Url { input: input.clone() })?;
                 if s3_reader.is_none() {
-                    s3_reader = Some(s3::S3Reader::new(&options.s3).await);
+                    s3_reader = Some(s3::S3Reader::new(&options.aws).await);
                 }
                 let reader = s3_reader.as_ref().expect("set above");
-                objects.extend(reader.list(bucket, prefix, &options.time_range).await?);
+                resolved.push(Input::Listed(reader.list(bucket, prefix, &options.time_range).await?));
             } else {
-                let walk = local::discover(PathBuf::from(input), &options.time_range)?;
-                ignored += walk.ignored;
-                objects.extend(walk.files.into_iter().map(SourceObject::File));
+                let path = PathBuf::from(input);
+                resolved.push(if local::is_folder(&path)? { Input::Folder(path) } else { Input::File(path) });
             }
         }
-        Ok(Sources { objects: Arc::new(objects), s3: s3_reader, ignored })
+        Ok(Sources { inputs: Arc::new(resolved), time_range: options.time_range, s3: s3_reader })
     }
 
     /// Sources made of a known list of objects (tests, and callers that did their own discovery).
     pub fn from_objects(objects: Vec<SourceObject>) -> Sources {
-        Sources { objects: Arc::new(objects), s3: None, ignored: 0 }
+        Sources { inputs: Arc::new(vec![Input::Listed(objects)]), time_range: TimeRange::default(), s3: None }
     }
 
-    pub fn objects(&self) -> &[SourceObject] {
-        &self.objects
+    /// The objects, one after the other, folders walked as the iterator advances. Each call
+    /// starts again from the first input.
+    pub fn objects(&self) -> Objects {
+        Objects {
+            inputs: self.inputs.clone(),
+            time_range: self.time_range,
+            next_input: 0,
+            current: Current::None,
+            ignored: 0,
+        }
     }
 
-    pub fn len(&self) -> usize {
-        self.objects.len()
+    /// Whether every object is a local file (no S3 object, no stdin).
+    pub fn all_local(&self) -> bool {
+        self.inputs.iter().all(|input| match input {
+            Input::File(_) | Input::Folder(_) => true,
+            Input::Listed(objects) => objects.iter().all(|o| matches!(o, SourceObject::File(_))),
+            Input::Stdin => false,
+        })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+    /// Whether any object is in S3.
+    pub fn any_remote(&self) -> bool {
+        self.inputs.iter().any(|input| match input {
+            Input::Listed(objects) => objects.iter().any(|o| matches!(o, SourceObject::S3 { .. })),
+            _ => false,
+        })
     }
 
     /// The object's raw bytes, as stored (possibly compressed).
-    pub async fn fetch(&self, index: usize) -> Result<Vec<u8>, SourceError> {
-        let object = &self.objects[index];
+    pub async fn fetch(&self, object: &SourceObject) -> Result<Vec<u8>, SourceError> {
         match object {
             SourceObject::File(path) => {
                 let path = path.clone();
@@ -143,6 +178,65 @@ impl Sources {
             SourceObject::S3 { bucket, key, .. } => {
                 let reader = self.s3.as_ref().expect("S3 objects are only discovered with a reader");
                 reader.get(bucket, key).await
+            }
+        }
+    }
+}
+
+/// The objects of [`Sources`], in order; see [`Sources::objects`].
+pub struct Objects {
+    inputs: Arc<Vec<Input>>,
+    time_range: TimeRange,
+    next_input: usize,
+    current: Current,
+    /// Files a folder walk passed over so far because their names are not log files
+    /// (README, LICENSE…).
+    pub ignored: usize,
+}
+
+enum Current {
+    None,
+    Folder(local::FolderWalk),
+    Listed { input: usize, next: usize },
+}
+
+impl Iterator for Objects {
+    /// An object, or a folder that could not be listed (the walk goes on after it).
+    type Item = Result<SourceObject, Unlisted>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match &mut self.current {
+                Current::Folder(walk) => {
+                    let next = walk.next();
+                    self.ignored += std::mem::take(&mut walk.ignored);
+                    match next {
+                        Some(item) => return Some(item.map(SourceObject::File)),
+                        None => self.current = Current::None,
+                    }
+                }
+                Current::Listed { input, next } => {
+                    let Input::Listed(objects) = &self.inputs[*input] else { unreachable!("set from a listed input") };
+                    match objects.get(*next) {
+                        Some(object) => {
+                            *next += 1;
+                            return Some(Ok(object.clone()));
+                        }
+                        None => self.current = Current::None,
+                    }
+                }
+                Current::None => {
+                    let index = self.next_input;
+                    self.next_input += 1;
+                    match self.inputs.get(index)? {
+                        Input::File(path) => return Some(Ok(SourceObject::File(path.clone()))),
+                        Input::Stdin => return Some(Ok(SourceObject::Stdin)),
+                        Input::Folder(root) => {
+                            self.current = Current::Folder(local::FolderWalk::new(root.clone(), self.time_range))
+                        }
+                        Input::Listed(_) => self.current = Current::Listed { input: index, next: 0 },
+                    }
+                }
             }
         }
     }

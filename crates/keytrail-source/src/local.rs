@@ -1,99 +1,175 @@
 //! Local files and folders.
+//!
+//! A folder is walked lazily, as its files are read: holding a million paths up front would
+//! make memory grow with the input, and the listing would delay the first read. The walk
+//! keeps one sorted listing per folder level it is in, so its memory is bounded by the depth
+//! of the tree times the size of a folder.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::fs::FileType;
+use std::path::{Path, PathBuf};
 
-use crate::SourceError;
 use crate::layout::{TimeRange, is_digest_path, is_log_file_name};
+use crate::{SourceError, Unlisted};
 
-pub(crate) struct Walk {
-    pub files: Vec<PathBuf>,
+/// Whether a local input is a file (read whatever its name) or a folder to walk.
+pub(crate) fn is_folder(root: &Path) -> Result<bool, SourceError> {
+    let metadata = std::fs::metadata(root).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => SourceError::NotFound { path: root.display().to_string() },
+        _ => SourceError::Io { path: root.display().to_string(), source: e },
+    })?;
+    Ok(metadata.is_dir())
+}
+
+/// A recursive walk of one folder, in name order: date folders outside the range are pruned,
+/// digests and files whose names are not logs are passed over (and counted).
+pub(crate) struct FolderWalk {
+    range: TimeRange,
+    /// The folders being walked, outermost first, each with the entries still to visit.
+    levels: Vec<Level>,
+    /// The root, until its listing is read by the first call to `next`.
+    root: Option<PathBuf>,
     pub ignored: usize,
 }
 
-/// A file is taken as given; a folder is walked recursively, in name order, pruning date
-/// folders outside the range and skipping digests and files that are not logs.
-pub(crate) fn discover(root: PathBuf, range: &TimeRange) -> Result<Walk, SourceError> {
-    let io_error =
-        |path: &PathBuf, source: std::io::Error| SourceError::Io { path: path.display().to_string(), source };
-    let metadata = std::fs::metadata(&root).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => SourceError::NotFound { path: root.display().to_string() },
-        _ => io_error(&root, e),
-    })?;
-    let mut walk = Walk { files: Vec::new(), ignored: 0 };
-    if !metadata.is_dir() {
-        walk.files.push(root);
-        return Ok(walk);
+struct Level {
+    dir: PathBuf,
+    entries: std::vec::IntoIter<(OsString, FileType)>,
+}
+
+impl FolderWalk {
+    pub fn new(root: PathBuf, range: TimeRange) -> FolderWalk {
+        FolderWalk { range, levels: Vec::new(), root: Some(root), ignored: 0 }
     }
-    let mut pending = vec![root];
-    while let Some(dir) = pending.pop() {
+
+    fn enter(&mut self, dir: PathBuf) -> Result<(), Unlisted> {
+        let unlisted = |source| Unlisted { folder: dir.clone(), source };
         let mut entries = Vec::new();
-        for entry in std::fs::read_dir(&dir).map_err(|e| io_error(&dir, e))? {
-            let entry = entry.map_err(|e| io_error(&dir, e))?;
-            let file_type = entry.file_type().map_err(|e| io_error(&entry.path(), e))?;
-            entries.push((entry.path(), file_type));
+        for entry in std::fs::read_dir(&dir).map_err(unlisted)? {
+            let entry = entry.map_err(unlisted)?;
+            let file_type = entry.file_type().map_err(unlisted)?;
+            entries.push((entry.file_name(), file_type));
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        // Folders are pushed in reverse so that popping visits them in name order.
-        let mut subdirs = Vec::new();
-        for (path, file_type) in entries {
-            let text = path.to_string_lossy().replace('\\', "/");
-            if is_digest_path(&text) || !range.may_contain(&text) {
+        // Names within one folder: byte order, which is what comparing whole paths gave,
+        // without walking their components.
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.levels.push(Level { dir, entries: entries.into_iter() });
+        Ok(())
+    }
+}
+
+impl Iterator for FolderWalk {
+    /// A log file, or a folder that could not be listed (the walk goes on after it).
+    type Item = Result<PathBuf, Unlisted>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(root) = self.root.take()
+            && let Err(error) = self.enter(root)
+        {
+            return Some(Err(error));
+        }
+        loop {
+            let level = self.levels.last_mut()?;
+            let Some((name, file_type)) = level.entries.next() else {
+                self.levels.pop();
+                continue;
+            };
+            let path = level.dir.join(&name);
+            let text = path.to_string_lossy();
+            let text = if cfg!(windows) { text.replace('\\', "/").into() } else { text };
+            if is_digest_path(&text) || !self.range.may_contain(&text) {
                 continue;
             }
             // Follow symlinks to decide, as a user pointing at a folder of links expects.
             let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
             if is_dir {
-                subdirs.push(path);
-            } else if path.file_name().is_some_and(|n| is_log_file_name(&n.to_string_lossy())) {
-                walk.files.push(path);
+                if let Err(error) = self.enter(path) {
+                    return Some(Err(error));
+                }
+            } else if is_log_file_name(&name.to_string_lossy()) {
+                return Some(Ok(path));
             } else {
-                walk.ignored += 1;
+                self.ignored += 1;
                 tracing::debug!("skipping {}: not a log file name", path.display());
             }
         }
-        pending.extend(subdirs.into_iter().rev());
     }
-    Ok(walk)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn walk(root: &Path, range: TimeRange) -> (Vec<String>, usize) {
+        let mut walk = FolderWalk::new(root.to_path_buf(), range);
+        let names =
+            walk.by_ref().map(|path| path.unwrap().file_name().unwrap().to_string_lossy().into_owned()).collect();
+        (names, walk.ignored)
+    }
+
     #[test]
-    fn walks_the_s3_layout_skipping_digests_and_other_files() {
+    fn walks_the_s3_layout_in_name_order_skipping_digests_and_other_files() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("AWSLogs/111122223333");
         for rel in [
-            "CloudTrail/us-east-1/2023/07/10/111122223333_CloudTrail_us-east-1_20230710T1145Z_a.json.gz",
             "CloudTrail/us-east-1/2023/07/11/111122223333_CloudTrail_us-east-1_20230711T0005Z_b.json.gz",
+            "CloudTrail/us-east-1/2023/07/10/111122223333_CloudTrail_us-east-1_20230710T1145Z_a.json.gz",
+            "CloudTrail/us-east-1/2023/07/10/111122223333_CloudTrail_us-east-1_20230710T0945Z_a.json.gz",
             "CloudTrail-Digest/us-east-1/2023/07/10/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20230710T120000Z.json.gz",
             "CloudTrail/us-east-1/2023/07/10/README.md",
+            "CloudTrail/eu-west-1/2023/07/12/111122223333_CloudTrail_eu-west-1_20230712T0005Z_c.json.gz",
         ] {
             let path = base.join(rel);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, b"{}").unwrap();
         }
-        let walk = discover(dir.path().to_path_buf(), &TimeRange::default()).unwrap();
-        let names: Vec<String> =
-            walk.files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let (names, ignored) = walk(dir.path(), TimeRange::default());
         assert_eq!(
             names,
             [
+                "111122223333_CloudTrail_eu-west-1_20230712T0005Z_c.json.gz",
+                "111122223333_CloudTrail_us-east-1_20230710T0945Z_a.json.gz",
                 "111122223333_CloudTrail_us-east-1_20230710T1145Z_a.json.gz",
-                "111122223333_CloudTrail_us-east-1_20230711T0005Z_b.json.gz"
+                "111122223333_CloudTrail_us-east-1_20230711T0005Z_b.json.gz",
             ]
         );
-        assert_eq!(walk.ignored, 1);
+        assert_eq!(ignored, 1);
 
         let since = chrono::DateTime::parse_from_rfc3339("2023-07-11T00:00:00Z").unwrap().to_utc();
-        let walk = discover(dir.path().to_path_buf(), &TimeRange { since: Some(since), until: None }).unwrap();
-        assert_eq!(walk.files.len(), 1);
+        let until = chrono::DateTime::parse_from_rfc3339("2023-07-11T12:00:00Z").unwrap().to_utc();
+        let (names, _) = walk(dir.path(), TimeRange { since: Some(since), until: Some(until) });
+        assert_eq!(names, ["111122223333_CloudTrail_us-east-1_20230711T0005Z_b.json.gz"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_folder_is_reported_and_the_walk_goes_on() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for rel in ["a/1.json", "b/2.json", "c/3.json"] {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"{}").unwrap();
+        }
+        let locked = dir.path().join("b");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        if std::fs::read_dir(&locked).is_ok() {
+            eprintln!("skipping: permissions are not enforced for this user (root?)");
+            return;
+        }
+        let results: Vec<Result<PathBuf, Unlisted>> =
+            FolderWalk::new(dir.path().to_path_buf(), TimeRange::default()).collect();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(results.len(), 3);
+        assert!(results[0].as_ref().unwrap().ends_with("a/1.json"));
+        let error = results[1].as_ref().unwrap_err().to_string();
+        assert!(error.starts_with(&format!("{}: cannot list this folder: ", locked.display())), "{error}");
+        assert!(results[2].as_ref().unwrap().ends_with("c/3.json"));
     }
 
     #[test]
     fn a_missing_path_is_named() {
-        let err = discover(PathBuf::from("/nonexistent/keytrail"), &TimeRange::default()).err().unwrap();
+        let err = is_folder(Path::new("/nonexistent/keytrail")).unwrap_err();
         assert_eq!(err.to_string(), "/nonexistent/keytrail: no such file or folder");
     }
 }

@@ -9,13 +9,32 @@ use futures::stream::FuturesUnordered;
 use crate::layout::{TimeRange, is_digest_path, is_log_file_name};
 use crate::{SourceError, SourceObject};
 
-/// How to reach S3; every field unset means the SDK's defaults (environment, shared config).
+/// How to reach AWS (S3 here; IAM and STS for containment); every field unset means the SDK's
+/// defaults (environment, shared config).
 #[derive(Debug, Clone, Default)]
-pub struct S3Options {
+pub struct AwsOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
-    /// An S3-compatible endpoint (MinIO, moto, LocalStack); implies path-style addressing.
+    /// An AWS-compatible endpoint (MinIO, moto, LocalStack); for S3 it implies path-style
+    /// addressing.
     pub endpoint_url: Option<String>,
+}
+
+impl AwsOptions {
+    /// The SDK's shared configuration: the standard credential chain, with these overrides.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &self.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        loader.load().await
+    }
 }
 
 /// How many list or get requests run at once.
@@ -32,18 +51,8 @@ pub(crate) fn parse_url(rest: &str) -> Option<(&str, &str)> {
 }
 
 impl S3Reader {
-    pub(crate) async fn new(options: &S3Options) -> S3Reader {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &options.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &options.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let shared = loader.load().await;
+    pub(crate) async fn new(options: &AwsOptions) -> S3Reader {
+        let shared = options.sdk_config().await;
         let config =
             aws_sdk_s3::config::Builder::from(&shared).force_path_style(options.endpoint_url.is_some()).build();
         S3Reader { client: Client::from_conf(config) }

@@ -90,15 +90,33 @@ pub struct ReadArgs {
     /// GeoLite2 City or Country .mmdb for source.geo.* fields.
     #[arg(long, value_name = "FILE", env = "KEYTRAIL_GEO_DB")]
     pub geo_db: Option<PathBuf>,
-    /// AWS profile for s3:// inputs.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How to reach AWS: s3:// inputs, and the IAM and STS calls of `contain`. Unset, the SDK's
+/// standard credential chain decides (environment, shared config, instance role).
+#[derive(Args, Clone)]
+pub struct AwsArgs {
+    /// AWS profile from the shared config.
     #[arg(long)]
     pub profile: Option<String>,
-    /// AWS region for s3:// inputs.
+    /// AWS region (IAM is global: `contain` uses us-east-1 unless told).
     #[arg(long)]
     pub region: Option<String>,
-    /// S3-compatible endpoint for s3:// inputs (path-style addressing).
+    /// An S3-, IAM- or STS-compatible endpoint (MinIO, moto, LocalStack); S3 is then addressed path-style.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> keytrail_source::AwsOptions {
+        keytrail_source::AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 #[derive(Args)]

@@ -35,10 +35,15 @@ impl Progress {
             tokio::time::sleep(GRACE).await;
             shown.set_draw_target(ProgressDrawTarget::stderr());
             loop {
-                shown.set_length(report.objects_total.load(Ordering::Relaxed));
+                // Folders are walked while they are read: until the walk ends, the length is
+                // what has been found so far, and the message says so.
+                let listing = !report.listing_done.load(Ordering::Relaxed);
+                shown.set_length(report.objects_found.load(Ordering::Relaxed));
                 shown.set_position(report.objects_read.load(Ordering::Relaxed));
                 let mb = report.bytes_read.load(Ordering::Relaxed) as f64 / 1e6;
-                shown.set_message(format!("{} events, {mb:.0} MB", report.events.load(Ordering::Relaxed)));
+                let events = report.events.load(Ordering::Relaxed);
+                let finding = if listing { ", still finding files" } else { "" };
+                shown.set_message(format!("{events} events, {mb:.0} MB{finding}"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });

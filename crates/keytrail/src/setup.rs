@@ -2,12 +2,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use keytrail_ecs::{Enrichment, TableSchema};
 use keytrail_engine::{ReadOptions, ReadReport};
 use keytrail_enrich::{AsnDatabase, GeoDatabase, default_asn_index_path};
-use keytrail_source::{DiscoverOptions, S3Options, Sources, TimeRange};
+use keytrail_source::{DiscoverOptions, Sources, TimeRange};
 use tracing_subscriber::EnvFilter;
 
 use crate::args::ReadArgs;
@@ -49,6 +50,8 @@ fn level_filter(level: &str) -> String {
 
 /// Everything a command needs to read events.
 pub struct Reading {
+    /// The inputs as given, for messages.
+    inputs: String,
     pub sources: Sources,
     pub enrichment: Arc<Enrichment>,
     pub options: ReadOptions,
@@ -63,24 +66,8 @@ impl Reading {
         {
             anyhow::bail!("--since ({since}) is after --until ({until})");
         }
-        let discover = DiscoverOptions {
-            time_range,
-            s3: S3Options {
-                profile: args.profile.clone(),
-                region: args.region.clone(),
-                endpoint_url: args.endpoint_url.clone(),
-            },
-        };
+        let discover = DiscoverOptions { time_range, aws: args.aws.options() };
         let sources = Sources::discover(&args.paths, &discover).await?;
-        if sources.is_empty() {
-            tracing::warn!("no log files found in {}", args.paths.join(", "));
-        }
-        if sources.ignored > 0 {
-            tracing::info!(
-                "passed over {} files that are not logs (by name; name a file explicitly to read it)",
-                sources.ignored
-            );
-        }
         let report = match &args.errors {
             Some(path) => {
                 let file = std::fs::File::create(path)
@@ -90,6 +77,7 @@ impl Reading {
             None => ReadReport::default(),
         };
         Ok(Reading {
+            inputs: args.paths.join(", "),
             sources,
             enrichment: Arc::new(open_enrichment(args.asn_db.as_deref(), args.geo_db.as_deref())?),
             options: ReadOptions { time_range, max_record_bytes: args.max_record_bytes, strict: args.strict },
@@ -110,6 +98,16 @@ impl Reading {
     /// The closing summary on stderr, and where to find the details.
     pub fn finish(&self, quiet: bool, errors_file: Option<&Path>) {
         self.report.flush();
+        // Known only now: folders are walked while they are read.
+        if self.report.listing_done.load(Ordering::Relaxed) && self.report.objects_found.load(Ordering::Relaxed) == 0 {
+            tracing::warn!("no log files found in {}", self.inputs);
+        }
+        let ignored = self.report.objects_ignored.load(Ordering::Relaxed);
+        if ignored > 0 {
+            tracing::info!(
+                "passed over {ignored} files that are not logs (by name; name a file explicitly to read it)"
+            );
+        }
         if quiet {
             return;
         }

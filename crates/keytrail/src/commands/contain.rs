@@ -10,8 +10,10 @@ use clap::{ArgGroup, Args, ValueEnum};
 use keytrail_contain::apply::{Pending, Todo};
 use keytrail_contain::audit::{self, AuditLog, Outcome};
 use keytrail_contain::target::{Role, is_session_key};
-use keytrail_contain::{Applier, ApplyError, AwsOptions, Mode, Plan, Target, render, undo};
+use keytrail_contain::{Applier, ApplyError, Mode, Plan, Target, render, undo};
 use keytrail_investigate::Report;
+
+use crate::args::AwsArgs;
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("input").required(true).multiple(true).args(["access_key_id", "from_investigation", "undo"])))]
@@ -50,15 +52,8 @@ pub struct ContainArgs {
     /// Where to write the audit log (JSON lines); default: keytrail-contain-<key>-<mode>-<time>.jsonl here.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// AWS profile for --apply and --undo.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// AWS region (IAM is global; default us-east-1).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// IAM- and STS-compatible endpoint (moto, LocalStack).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -136,12 +131,7 @@ fn target(args: &ContainArgs) -> anyhow::Result<Target> {
 }
 
 async fn connect(args: &ContainArgs) -> anyhow::Result<Applier> {
-    let options = AwsOptions {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
-    Ok(Applier::connect(&options).await?)
+    Ok(Applier::connect(&args.aws.options()).await?)
 }
 
 async fn undo(args: &ContainArgs, log: &Path, quiet: bool) -> anyhow::Result<ExitCode> {
