@@ -228,7 +228,8 @@ impl Estate {
                 tor_exits.push(ip);
             }
         }
-        let cast = Cast { accounts: &accounts, rosters: &rosters, regions: config.regions.len(), tor_exits: &tor_exits };
+        let cast =
+            Cast { accounts: &accounts, rosters: &rosters, regions: config.regions.len(), tor_exits: &tor_exits };
         let attacks = attacks::inject(&cast, &config.attacks, config.seed, start, config.days);
         Estate {
             seed: config.seed,

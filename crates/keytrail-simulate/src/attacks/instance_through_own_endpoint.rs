@@ -5,8 +5,7 @@
 
 use super::ec2_credentials_outside_aws::instance_session;
 use super::{
-    Agent, Attack, Cast, EC2_CREDENTIALS_FROM_ANOTHER_ACCOUNT, EC2_CREDENTIALS_OUTSIDE_AWS, Kind, Source, Step,
-    Window,
+    Agent, Attack, Cast, EC2_CREDENTIALS_FROM_ANOTHER_ACCOUNT, EC2_CREDENTIALS_OUTSIDE_AWS, Kind, Source, Step, Window,
 };
 use crate::agents;
 use crate::api;

@@ -97,7 +97,8 @@ impl Attack for StolenKeyRoleChainBackdoor {
                 }})),
         );
         // Hours later the backdoor key goes to work, from a VPN the admin role never called from.
-        let vpn = Source::new(backdoor.identity(), net::sample(rng, net::DATACAMP), Agent::Cli(&agents::INTRUDER)).listed();
+        let vpn =
+            Source::new(backdoor.identity(), net::sample(rng, net::DATACAMP), Agent::Cli(&agents::INTRUDER)).listed();
         t += rng.random_range(2 * 3600..4 * 3600);
         for op in [&api::GET_CALLER_IDENTITY, &api::LIST_BUCKETS, &api::LIST_SECRETS, &api::GET_SECRET_VALUE] {
             steps.push(vpn.call(t, target, 0, op));
