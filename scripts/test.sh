@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need that a fresh machine lacks: moto (an S3
-# server on 127.0.0.1 for the s3:// tests), the IP-to-AS data for the enrichment tests and the
+# Runs every test. Installs what the tests need that a fresh machine lacks: moto (S3, IAM and
+# STS on 127.0.0.1 for the s3:// and containment tests), DuckDB (reads back keytrail's Parquet), the IP-to-AS data for the enrichment tests and the
 # proof of the built-in rules, and Chromium (the investigation report is rendered headless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' || echo "warning: moto not installed; S3 tests will skip" >&2
+fi
+if ! python3 -c 'import duckdb' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check duckdb || echo "warning: duckdb not installed; the Parquet read-back by DuckDB will skip" >&2
 fi
 if ! command -v chromium >/dev/null 2>&1; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||

@@ -151,6 +151,7 @@ fn converts_to_parquet_by_date_and_to_nested_ndjson() {
     let days: Vec<String> =
         std::fs::read_dir(&parquet).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(days.iter().all(|d| d.starts_with("date=")) && !days.is_empty(), "{days:?}");
+    read_back_with_duckdb(&parquet);
 
     let ndjson = out.path().join("events.ndjson");
     let output = keytrail(&["convert", dir.to_str().unwrap(), "--to", "ndjson", "-o", ndjson.to_str().unwrap()]);
@@ -162,6 +163,29 @@ fn converts_to_parquet_by_date_and_to_nested_ndjson() {
     // The nested documents read back as ECS documents, with the same count.
     let back = keytrail(&["query", "select count(*) as n from cloudtrail", ndjson.to_str().unwrap()]);
     assert_eq!(stdout(&back).trim(), r#"{"n":2900}"#, "{}", stderr(&back));
+}
+
+/// The Parquet folder as another engine sees it: DuckDB (PyPI `duckdb`, installed by
+/// scripts/test.sh) reads the date folders as a column and every event with its ECS columns.
+fn read_back_with_duckdb(parquet: &Path) {
+    let script = format!(
+        r#"
+import duckdb
+rows = duckdb.sql("""select count(*), count(distinct date), count("event.action"), count("source.ip"),
+    min(epoch_ms("@timestamp")) > 0 from read_parquet('{}/*/*.parquet', hive_partitioning = true)""").fetchall()[0]
+print(*rows)
+"#,
+        parquet.display()
+    );
+    let Ok(output) = std::process::Command::new("python3").args(["-c", &script]).output() else { return };
+    let errors = String::from_utf8_lossy(&output.stderr);
+    if errors.contains("No module named 'duckdb'") {
+        eprintln!("skipping the DuckDB read-back: duckdb is not installed (pip install duckdb)");
+        return;
+    }
+    assert!(output.status.success(), "DuckDB could not read the Parquet: {errors}");
+    let days = std::fs::read_dir(parquet).unwrap().count();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("2900 {days} 2900 2547 True"));
 }
 
 const CREATE_KEY_RULE: &str = r#"[rule]
