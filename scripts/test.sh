@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. Installs what the tests need that a fresh machine lacks: moto (S3, IAM and
-# STS on 127.0.0.1 for the s3:// and containment tests), DuckDB (reads back keytrail's Parquet), the IP-to-AS data for the enrichment tests and the
-# proof of the built-in rules, and Chromium (the investigation report is rendered headless).
+# STS on 127.0.0.1 for the s3:// and containment tests), DuckDB (reads back keytrail's Parquet),
+# the IP-to-AS data (enrichment tests, the proof of the built-in rules, the incident path), and
+# Chromium (the investigation report is rendered headless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -c 'import moto.server' 2>/dev/null; then
