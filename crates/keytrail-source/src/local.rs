@@ -34,6 +34,8 @@ pub(crate) struct FolderWalk {
 
 struct Level {
     dir: PathBuf,
+    /// Where the folder really is (symlinks resolved), to see a link that leads back up.
+    real: PathBuf,
     entries: std::vec::IntoIter<(OsString, FileType)>,
 }
 
@@ -42,7 +44,7 @@ impl FolderWalk {
         FolderWalk { range, levels: Vec::new(), root: Some(root), ignored: 0 }
     }
 
-    fn enter(&mut self, dir: PathBuf) -> Result<(), Unlisted> {
+    fn enter(&mut self, dir: PathBuf, real: PathBuf) -> Result<(), Unlisted> {
         let unlisted = |source| Unlisted { folder: dir.clone(), source };
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(unlisted)? {
@@ -53,7 +55,7 @@ impl FolderWalk {
         // Names within one folder: byte order, which is what comparing whole paths gave,
         // without walking their components.
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.levels.push(Level { dir, entries: entries.into_iter() });
+        self.levels.push(Level { dir, real, entries: entries.into_iter() });
         Ok(())
     }
 }
@@ -63,10 +65,11 @@ impl Iterator for FolderWalk {
     type Item = Result<PathBuf, Unlisted>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(root) = self.root.take()
-            && let Err(error) = self.enter(root)
-        {
-            return Some(Err(error));
+        if let Some(root) = self.root.take() {
+            let real = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+            if let Err(error) = self.enter(root, real) {
+                return Some(Err(error));
+            }
         }
         loop {
             let level = self.levels.last_mut()?;
@@ -83,7 +86,19 @@ impl Iterator for FolderWalk {
             // Follow symlinks to decide, as a user pointing at a folder of links expects.
             let is_dir = file_type.is_dir() || (file_type.is_symlink() && path.is_dir());
             if is_dir {
-                if let Err(error) = self.enter(path) {
+                let real = if file_type.is_symlink() {
+                    let target = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                    // A link to the folder itself or to one above it would read the same
+                    // files again and again, deeper each time.
+                    if level.real.starts_with(&target) {
+                        tracing::warn!("not following {}: it leads back to {}", path.display(), target.display());
+                        continue;
+                    }
+                    target
+                } else {
+                    level.real.join(&name)
+                };
+                if let Err(error) = self.enter(path, real) {
                     return Some(Err(error));
                 }
             } else if is_log_file_name(&name.to_string_lossy()) {
@@ -159,6 +174,22 @@ mod tests {
         assert!(error.starts_with(&format!("{}: cannot list this folder: ", gone.display())), "{error}");
         assert!(walk.next().unwrap().unwrap().ends_with("c/3.json"));
         assert!(walk.next().is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_but_not_round_in_circles() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir_all(logs.join("a")).unwrap();
+        std::fs::write(logs.join("a/1.json"), b"{}").unwrap();
+        std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+        std::fs::write(dir.path().join("elsewhere/2.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), logs.join("b")).unwrap();
+        std::os::unix::fs::symlink(&logs, logs.join("a/up")).unwrap();
+        std::os::unix::fs::symlink(logs.join("a"), logs.join("a/itself")).unwrap();
+        let (names, _) = walk(&logs, TimeRange::default());
+        assert_eq!(names, ["1.json", "2.json"]);
     }
 
     #[test]
