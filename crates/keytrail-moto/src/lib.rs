@@ -12,6 +12,17 @@ use std::time::{Duration, Instant};
 /// The account id moto answers for.
 pub const ACCOUNT: &str = "123456789012";
 
+/// The environment for talking to moto, for the SDK in a test and for the keytrail binary it
+/// runs: any credentials, a region, and none of the shared config files of the machine the
+/// tests run on.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
+];
+
 /// How long moto may take to listen.
 const STARTUP: Duration = Duration::from_secs(30);
 

@@ -2,7 +2,7 @@
 //! message when moto is not installed (scripts/test.sh installs it).
 
 use aws_sdk_s3::primitives::ByteStream;
-use keytrail_moto::Moto;
+use keytrail_moto::{ENVIRONMENT, Moto};
 use keytrail_source::{AwsOptions, DiscoverOptions, SourceObject, Sources, TimeRange};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -10,10 +10,8 @@ async fn lists_prunes_and_fetches_the_s3_layout() {
     let Some(moto) = Moto::start() else { return };
     // SAFETY: this test binary has a single test, which sets the variables before any thread
     // that could read them (the SDK's) starts.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::set_var("AWS_REGION", "us-east-1");
+    for (name, value) in ENVIRONMENT {
+        unsafe { std::env::set_var(name, value) };
     }
     let options =
         AwsOptions { endpoint_url: Some(moto.endpoint.clone()), region: Some("us-east-1".into()), profile: None };

@@ -14,22 +14,13 @@ use keytrail_contain::apply::Todo;
 use keytrail_contain::audit::{self, AuditLog, Outcome};
 use keytrail_contain::plan::Mode;
 use keytrail_contain::{Applier, AwsOptions, Plan, Target, policy};
-use keytrail_moto::Moto;
+use keytrail_moto::{ENVIRONMENT, Moto};
 
 const USER: &str = "alice";
 const ROLE: &str = "deploy";
 /// A policy already on the user under keytrail's deny-all name: undo must put it back.
 const EARLIER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["s3:*"],"Resource":["*"]}]}"#;
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
-
-/// The environment both the SDK in this process and the binary read.
-const ENVIRONMENT: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_REGION", "us-east-1"),
-    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
-];
 
 /// Runs the binary in `dir`, where its default audit logs go.
 fn keytrail(dir: &Path, args: &[&str]) -> Output {

@@ -9,16 +9,8 @@ use std::io::Write;
 use std::process::{Command, Output};
 
 use aws_sdk_s3::primitives::ByteStream;
-use keytrail_moto::Moto;
+use keytrail_moto::{ENVIRONMENT, Moto};
 use keytrail_source::AwsOptions;
-
-const ENVIRONMENT: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_REGION", "us-east-1"),
-    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
-];
 
 const DAY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05";
 
