@@ -88,7 +88,7 @@ impl S3Reader {
                     .map(|(key, size)| SourceObject::S3 { bucket: bucket.to_string(), key, size }),
             );
         }
-        objects.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+        objects.sort_by_cached_key(|object| object.to_string());
         Ok(objects)
     }
 

@@ -55,6 +55,6 @@ async fn lists_prunes_and_fetches_the_s3_layout() {
         &DiscoverOptions { aws: options, ..Default::default() },
     )
     .await;
-    let message = missing.err().expect("a missing bucket is an error").to_string();
+    let message = missing.expect_err("a missing bucket is an error").to_string();
     assert!(message.starts_with("s3://no-such-bucket/x: listing failed"), "{message}");
 }
