@@ -65,6 +65,8 @@ async fn builtin_rules_find_every_attack_and_no_look_alike() {
     rules.add_builtin();
     let schema = rules.table_schema();
     rules.check(schema.arrow());
+    // A built-in rule that does not compile would otherwise pass as "did not fire".
+    assert!(rules.problems.is_empty(), "{:?}", rules.problems);
     let logs = out.path().join("AWSLogs").display().to_string();
     let sources = Sources::discover(&[logs], &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
@@ -77,6 +79,11 @@ async fn builtin_rules_find_every_attack_and_no_look_alike() {
     let mut failures = Vec::new();
     for entry in truth["attacks"].as_array().unwrap() {
         let name = entry["name"].as_str().unwrap();
+        for rule_id in strings(entry, "must_fire").iter().chain(&strings(entry, "must_not_fire")) {
+            if !rules.detections.iter().any(|d| d.rule.rule_id == *rule_id) {
+                failures.push(format!("{name}: {rule_id} is not a built-in rule"));
+            }
+        }
         for rule_id in strings(entry, "must_fire") {
             if !outcome.alerts.iter().any(|a| a.rule.rule_id == rule_id && concerns(a, entry)) {
                 failures.push(format!("{name}: {rule_id} did not fire"));

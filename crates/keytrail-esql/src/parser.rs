@@ -199,12 +199,11 @@ impl Parser<'_> {
                 let (aggregates, by) = self.stats()?;
                 CommandKind::Stats { aggregates, by }
             }
-            "inlinestats" => {
-                let (aggregates, by) = self.stats()?;
-                CommandKind::InlineStats { aggregates, by }
-            }
-            "inline" => {
-                self.expect_keyword("stats")?;
+            // `INLINE STATS`, and its older one-word spelling.
+            "inline" | "inlinestats" => {
+                if word == "inline" {
+                    self.expect_keyword("stats")?;
+                }
                 let (aggregates, by) = self.stats()?;
                 CommandKind::InlineStats { aggregates, by }
             }

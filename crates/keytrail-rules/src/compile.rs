@@ -14,8 +14,8 @@ use crate::load::{RuleError, RuleErrorKind, RuleSource};
 use crate::model::Rule;
 
 /// Elastic's defaults for a rule that does not set them.
-const DEFAULT_FROM: &str = "now-6m";
-const DEFAULT_INTERVAL: &str = "5m";
+pub const DEFAULT_FROM: &str = "now-6m";
+pub const DEFAULT_INTERVAL: &str = "5m";
 const DEFAULT_MAX_SIGNALS: u32 = 100;
 
 /// A rule ready to run.

@@ -23,7 +23,7 @@ use datafusion::arrow::datatypes::Schema;
 
 use builtin::BUILTIN_ORIGIN;
 pub use builtin::{builtin_sources, builtin_text};
-pub use compile::{Detection, Logic, Schedule, compile, empty_scan};
+pub use compile::{DEFAULT_FROM, DEFAULT_INTERVAL, Detection, Logic, Schedule, compile, empty_scan};
 pub use duration::{parse_interval, parse_lookback};
 pub use load::{RuleError, RuleErrorKind, RuleSource, load_path, parse_rule};
 pub use model::{Rule, RuleFile, Threat};

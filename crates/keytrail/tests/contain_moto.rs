@@ -208,7 +208,8 @@ async fn contains_a_stolen_key_in_iam_and_undoes_it() {
         ],
     );
     assert!(other.status.success(), "{}", stderr(&other));
-    assert!(results(&skipped).iter().all(|(_, outcome)| *outcome == Outcome::Skipped), "{:?}", results(&skipped));
+    let skipped = results(&skipped);
+    assert!(!skipped.is_empty() && skipped.iter().all(|(_, outcome)| *outcome == Outcome::Skipped), "{skipped:?}");
 
     // A responder allowed to deactivate keys but not to put policies: step 1 is applied, step
     // 2 is refused, and the error names the permission and what was applied.

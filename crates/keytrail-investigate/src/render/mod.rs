@@ -13,7 +13,7 @@ mod terminal;
 
 pub use html::html;
 pub use markdown::markdown;
-pub use terminal::terminal;
+pub use terminal::{clip, terminal};
 
 use crate::report::{Burst, Finding, FirstKind, Origin, Report, Time};
 

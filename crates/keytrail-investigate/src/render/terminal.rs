@@ -105,7 +105,8 @@ fn write_records(out: &mut String, headers: &[&str], rows: &[Vec<String>], width
     }
 }
 
-fn clip(text: &str, width: usize) -> String {
+/// `text` cut to `width` characters, an ellipsis marking the cut.
+pub fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_string();
     }

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use keytrail_detect::{Alert, EventStore, HuntOptions, HuntReport, hunt};
+use keytrail_investigate::render::clip;
 use keytrail_rules::RuleSet;
 
 use crate::args::{AlertFormat, HuntArgs};
@@ -139,14 +140,4 @@ fn run_time_text(millis: i64) -> String {
     chrono::DateTime::from_timestamp_millis(millis)
         .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
         .unwrap_or_default()
-}
-
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let mut clipped: String = text.chars().take(width - 1).collect();
-        clipped.push('…');
-        clipped
-    }
 }

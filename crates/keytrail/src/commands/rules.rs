@@ -104,8 +104,8 @@ fn show(wanted: &str, paths: &[PathBuf], toml: bool) -> anyhow::Result<ExitCode>
         rule.severity,
         rule.risk_score
     );
-    let interval = rule.interval.as_ref().map_or("5m", |s| s.get_ref().as_str());
-    let from = rule.from.as_ref().map_or("now-6m", |s| s.get_ref().as_str());
+    let interval = rule.interval.as_ref().map_or(keytrail_rules::DEFAULT_INTERVAL, |s| s.get_ref().as_str());
+    let from = rule.from.as_ref().map_or(keytrail_rules::DEFAULT_FROM, |s| s.get_ref().as_str());
     println!("runs every {interval} over {from}   ({})", source.origin);
     for threat in &rule.threat {
         let techniques: Vec<String> = threat.technique.iter().map(|t| format!("{} {}", t.id, t.name)).collect();
