@@ -1,168 +1,600 @@
 //! The raw CloudTrail record, as AWS documents it. Strings borrow from the input where they
 //! hold no escapes; free-form objects stay unparsed JSON text.
+//!
+//! A value of the wrong type (a number where CloudTrail writes text, a list where it writes an
+//! object) costs that value, not the event: the field is left empty and named in the record's
+//! `wrong_types`, the way Elastic's ingest pipeline keeps a document it could not fully map.
+//! So whether a record is an event depends only on `eventName`, `eventTime`, `detail` and
+//! `@timestamp`. A read fills only the fields its columns are computed from ([`Fields`]) and
+//! skips the others, and still keeps exactly the events a full read keeps.
 
 use std::borrow::Cow;
-
 use std::fmt;
 
-use serde::de::{self, IgnoredAny, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use sonic_rs::LazyValue;
+
+use crate::schema::{Col, ColumnSet};
 
 type Text<'a> = Option<Cow<'a, str>>;
 
-/// A CloudTrail delivery file: the events are its `Records`.
-#[derive(Deserialize)]
-pub(crate) struct Delivery<'a> {
-    #[serde(borrow, rename = "Records")]
-    pub records: Vec<Record<'a>>,
+/// The fields of a [`Record`] a read fills, one bit per field; the others are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fields(u64);
+
+impl Fields {
+    pub const ALL: Fields = Fields(u64::MAX);
+
+    /// The fields the columns are computed from (`columns` with their sources, see
+    /// [`ColumnSet::with_sources`]), and those that tell an event from other JSON.
+    pub fn for_columns(columns: &ColumnSet) -> Fields {
+        Record::fields_for(columns)
+    }
+
+    fn contains(self, bit: u32) -> bool {
+        self.0 & (1 << bit) != 0
+    }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Record<'a> {
-    #[serde(borrow, default, deserialize_with = "text", alias = "eventversion")]
-    pub event_version: Text<'a>,
-    #[serde(borrow, alias = "useridentity")]
-    pub user_identity: Option<UserIdentity<'a>>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "eventtime")]
-    pub event_time: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "eventsource")]
-    pub event_source: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "eventname")]
-    pub event_name: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "awsregion")]
-    pub aws_region: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", rename = "sourceIPAddress", alias = "sourceipaddress")]
-    pub source_ip_address: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "useragent")]
-    pub user_agent: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "errorcode")]
-    pub error_code: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "errormessage")]
-    pub error_message: Text<'a>,
-    #[serde(borrow, alias = "requestparameters")]
-    pub request_parameters: Option<LazyValue<'a>>,
-    #[serde(borrow, alias = "responseelements")]
-    pub response_elements: Option<LazyValue<'a>>,
-    #[serde(borrow, alias = "additionaleventdata")]
-    pub additional_event_data: Option<LazyValue<'a>>,
-    #[serde(borrow, alias = "serviceeventdetails")]
-    pub service_event_details: Option<LazyValue<'a>>,
-    #[serde(borrow, default, deserialize_with = "text", rename = "requestID", alias = "requestid")]
-    pub request_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", rename = "eventID", alias = "eventid")]
-    pub event_id: Text<'a>,
-    #[serde(default, deserialize_with = "flexible_bool", alias = "readonly")]
-    pub read_only: Option<bool>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "eventtype")]
-    pub event_type: Text<'a>,
-    #[serde(default, deserialize_with = "flexible_bool", alias = "managementevent")]
-    pub management_event: Option<bool>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "recipientaccountid")]
-    pub recipient_account_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "eventcategory")]
-    pub event_category: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", rename = "sharedEventID", alias = "sharedeventid")]
-    pub shared_event_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "vpcendpointid")]
-    pub vpc_endpoint_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "vpcendpointaccountid")]
-    pub vpc_endpoint_account_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "apiversion")]
-    pub api_version: Text<'a>,
-    #[serde(borrow, alias = "tlsdetails")]
-    pub tls_details: Option<TlsDetails<'a>>,
-    #[serde(borrow, default, deserialize_with = "flexible_text", alias = "sessioncredentialfromconsole")]
-    pub session_credential_from_console: Text<'a>,
-    #[serde(borrow)]
-    pub resources: Option<LazyValue<'a>>,
-    /// Present on ECS documents exported from Elastic.
-    #[serde(rename = "@timestamp")]
-    pub ecs_timestamp: Option<IgnoredAny>,
-    /// The event inside an EventBridge or CloudTrail Lake envelope.
-    #[serde(borrow)]
-    pub detail: Option<LazyValue<'a>>,
+/// Where JSON paths of values of the wrong type are collected (allocated only when one is met).
+type WrongTypes = Vec<&'static str>;
+
+/// Declares a CloudTrail object: its struct, and how each field is filled from a JSON object.
+/// A field names its reader (the modules below), the columns computed from it (`always` for
+/// those that say whether a record is an event at all), and the keys it is read from:
+/// CloudTrail's, then the lowercase spelling some exporters write. A key met twice keeps its
+/// last value, as most JSON readers do.
+/// `read in part` objects also get `fields_for`, the [`Fields`] a set of columns needs; the
+/// others are always read whole.
+macro_rules! cloudtrail_object {
+    (read in part $name:ident, $path:literal {
+        $($field:ident: $kind:ident $(<$nested:ident>)?, $needed:tt, $($key:literal)|+;)*
+    }) => {
+        cloudtrail_object!($name, $path { $($field: $kind $(<$nested>)?, $needed, $($key)|+;)* });
+
+        impl $name<'_> {
+            fn fields_for(columns: &ColumnSet) -> Fields {
+                #[allow(non_camel_case_types)]
+                enum Field { $($field),* }
+                let mut bits = 0;
+                $(if cloudtrail_object!(@needed columns, $needed) {
+                    bits |= 1 << Field::$field as u32;
+                })*
+                Fields(bits)
+            }
+        }
+    };
+    ($name:ident, $path:literal {
+        $($field:ident: $kind:ident $(<$nested:ident>)?, $needed:tt, $($key:literal)|+;)*
+    }) => {
+        #[derive(Default)]
+        pub(crate) struct $name<'a> {
+            $(pub $field: cloudtrail_object!(@type $kind $(<$nested>)?),)*
+        }
+
+        impl<'de> Object<'de> for $name<'de> {
+            fn fill<A: MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+                fields: Fields,
+                wrong: &mut WrongTypes,
+            ) -> Result<(), A::Error> {
+                #[allow(non_camel_case_types)]
+                enum Field { $($field),* }
+                match key {
+                    $($($key)|+ if fields.contains(Field::$field as u32) => {
+                        self.$field = $kind::read$(::<$nested, _>)?(map, concat!($path, cloudtrail_object!(@first $($key)|+)), wrong)?;
+                    })*
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+    (@type text) => { Text<'a> };
+    (@type flag) => { Option<bool> };
+    (@type flag_text) => { Text<'a> };
+    (@type raw) => { Option<LazyValue<'a>> };
+    (@type present) => { bool };
+    (@type object<$nested:ident>) => { Option<$nested<'a>> };
+    (@needed $columns:ident, always) => { true };
+    (@needed $columns:ident, [$($col:ident),+]) => { false $(|| $columns.contains(Col::$col))+ };
+    (@first $first:literal $(| $rest:literal)*) => { $first };
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UserIdentity<'a> {
-    #[serde(borrow, default, deserialize_with = "text", rename = "type")]
-    pub kind: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "principalid")]
-    pub principal_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    pub arn: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "accountid")]
-    pub account_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "accesskeyid")]
-    pub access_key_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "username")]
-    pub user_name: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "invokedby")]
-    pub invoked_by: Text<'a>,
-    #[serde(borrow, alias = "sessioncontext")]
-    pub session_context: Option<SessionContext<'a>>,
+cloudtrail_object!(read in part Record, "" {
+    event_version: text, [EventVersion], "eventVersion" | "eventversion";
+    user_identity: object<UserIdentity>, [
+        RelatedUser, UserName, UserId, UserEmail, UserIdentityType, UserIdentityArn,
+        UserIdentityAccessKeyId, UserIdentityInvokedBy, CloudAccountId, SessionIssuerType,
+        SessionIssuerPrincipalId, SessionIssuerArn, SessionIssuerAccountId,
+        SessionMfaAuthenticated, SessionCreationDate
+    ], "userIdentity" | "useridentity";
+    event_time: text, always, "eventTime" | "eventtime";
+    event_source: text, [EventProvider, CloudServiceName], "eventSource" | "eventsource";
+    event_name: text, always, "eventName" | "eventname";
+    aws_region: text, [CloudRegion], "awsRegion" | "awsregion";
+    source_ip_address: text, [SourceAddress, SourceIp, RelatedIp], "sourceIPAddress" | "sourceipaddress";
+    user_agent: text, [UserAgentOriginal], "userAgent" | "useragent";
+    error_code: text, [ErrorCode, EventOutcome], "errorCode" | "errorcode";
+    error_message: text, [ErrorMessage, EventOutcome], "errorMessage" | "errormessage";
+    request_parameters: raw, [FlatRequestParameters, RelatedUser, UserTargetName, UserChangesName, GroupName],
+        "requestParameters" | "requestparameters";
+    response_elements: raw, [FlatResponseElements, EventOutcome, UserTargetId, GroupId],
+        "responseElements" | "responseelements";
+    additional_event_data: raw, [
+        FlatAdditionalEventData, ConsoleLoginMobileVersion, ConsoleLoginMfaUsed, ConsoleLoginLoginTo,
+        UserName, UserEmail, RelatedUser
+    ], "additionalEventData" | "additionaleventdata";
+    service_event_details: raw, [FlatServiceEventDetails], "serviceEventDetails" | "serviceeventdetails";
+    request_id: text, [RequestId], "requestID" | "requestid";
+    event_id: text, [EventId], "eventID" | "eventid";
+    read_only: flag, [ReadOnly], "readOnly" | "readonly";
+    event_type: text, [CloudTrailEventType], "eventType" | "eventtype";
+    management_event: flag, [ManagementEvent], "managementEvent" | "managementevent";
+    recipient_account_id: text, [RecipientAccountId, CloudAccountId], "recipientAccountId" | "recipientaccountid";
+    event_category: text, [CloudTrailEventCategory], "eventCategory" | "eventcategory";
+    shared_event_id: text, [SharedEventId], "sharedEventID" | "sharedeventid";
+    vpc_endpoint_id: text, [VpcEndpointId], "vpcEndpointId" | "vpcendpointid";
+    vpc_endpoint_account_id: text, [VpcEndpointAccountId], "vpcEndpointAccountId" | "vpcendpointaccountid";
+    api_version: text, [ApiVersion], "apiVersion" | "apiversion";
+    tls_details: object<TlsDetails>, [TlsVersion, TlsVersionProtocol, TlsCipher, TlsClientServerName],
+        "tlsDetails" | "tlsdetails";
+    session_credential_from_console: flag_text, [SessionCredentialFromConsole],
+        "sessionCredentialFromConsole" | "sessioncredentialfromconsole";
+    resources: raw, [ResourcesArn, ResourcesAccountId, ResourcesType], "resources";
+    // Present on ECS documents exported from Elastic.
+    ecs_timestamp: present, always, "@timestamp";
+    // The event inside an EventBridge or CloudTrail Lake envelope.
+    detail: raw, always, "detail";
+});
+
+cloudtrail_object!(UserIdentity, "userIdentity." {
+    kind: text, always, "type";
+    principal_id: text, always, "principalId" | "principalid";
+    arn: text, always, "arn";
+    account_id: text, always, "accountId" | "accountid";
+    access_key_id: text, always, "accessKeyId" | "accesskeyid";
+    user_name: text, always, "userName" | "username";
+    invoked_by: text, always, "invokedBy" | "invokedby";
+    session_context: object<SessionContext>, always, "sessionContext" | "sessioncontext";
+});
+
+cloudtrail_object!(SessionContext, "userIdentity.sessionContext." {
+    attributes: object<SessionAttributes>, always, "attributes";
+    session_issuer: object<SessionIssuer>, always, "sessionIssuer" | "sessionissuer";
+});
+
+cloudtrail_object!(SessionAttributes, "userIdentity.sessionContext.attributes." {
+    mfa_authenticated: flag_text, always, "mfaAuthenticated" | "mfaauthenticated";
+    creation_date: text, always, "creationDate" | "creationdate";
+});
+
+cloudtrail_object!(SessionIssuer, "userIdentity.sessionContext.sessionIssuer." {
+    kind: text, always, "type";
+    principal_id: text, always, "principalId" | "principalid";
+    arn: text, always, "arn";
+    account_id: text, always, "accountId" | "accountid";
+    user_name: text, always, "userName" | "username";
+});
+
+cloudtrail_object!(TlsDetails, "tlsDetails." {
+    tls_version: text, always, "tlsVersion" | "tlsversion";
+    cipher_suite: text, always, "cipherSuite" | "ciphersuite";
+    client_provided_host_header: text, always, "clientProvidedHostHeader" | "clientprovidedhostheader";
+});
+
+/// A record together with the paths of the values it had of the wrong type.
+pub(crate) struct ReadRecord<'a> {
+    pub record: Record<'a>,
+    pub wrong_types: WrongTypes,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SessionContext<'a> {
-    #[serde(borrow)]
-    pub attributes: Option<SessionAttributes<'a>>,
-    #[serde(borrow, alias = "sessionissuer")]
-    pub session_issuer: Option<SessionIssuer<'a>>,
+impl<'a> Record<'a> {
+    /// Reads one record: a JSON object, and nothing after it.
+    pub fn parse(json: &'a str, fields: Fields) -> sonic_rs::Result<ReadRecord<'a>> {
+        let mut de = sonic_rs::Deserializer::from_str(json);
+        let mut wrong_types = WrongTypes::new();
+        let record = RecordSeed { fields, wrong: &mut wrong_types }.deserialize(&mut de)?;
+        de.end()?;
+        Ok(ReadRecord { record, wrong_types })
+    }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SessionAttributes<'a> {
-    #[serde(borrow, default, deserialize_with = "flexible_text", alias = "mfaauthenticated")]
-    pub mfa_authenticated: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "creationdate")]
-    pub creation_date: Text<'a>,
+/// A CloudTrail delivery file, `{"Records":[…]}`, in one pass over its text: `each` gets
+/// every record as it is read, and returns false to stop. Returns whether the text was read
+/// to its end as a delivery file. A second `Records` key stops the read, since which list
+/// holds the events is then unclear.
+pub(crate) fn parse_delivery<'a>(text: &'a str, fields: Fields, each: &mut dyn FnMut(ReadRecord<'a>) -> bool) -> bool {
+    let mut de = sonic_rs::Deserializer::from_str(text);
+    de.deserialize_map(DeliveryVisitor { fields, each }).is_ok() && de.end().is_ok()
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SessionIssuer<'a> {
-    #[serde(borrow, default, deserialize_with = "text", rename = "type")]
-    pub kind: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "principalid")]
-    pub principal_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text")]
-    pub arn: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "accountid")]
-    pub account_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "username")]
-    pub user_name: Text<'a>,
+struct DeliveryVisitor<'f, 'a> {
+    fields: Fields,
+    each: &'f mut dyn FnMut(ReadRecord<'a>) -> bool,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TlsDetails<'a> {
-    #[serde(borrow, default, deserialize_with = "text", alias = "tlsversion")]
-    pub tls_version: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "ciphersuite")]
-    pub cipher_suite: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", alias = "clientprovidedhostheader")]
-    pub client_provided_host_header: Text<'a>,
+impl<'a> Visitor<'a> for DeliveryVisitor<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail delivery file")
+    }
+
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut read = false;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key != "Records" {
+                map.next_value::<IgnoredAny>()?;
+            } else if read {
+                return Err(de::Error::duplicate_field("Records"));
+            } else {
+                map.next_value_seed(RecordsSeed { fields: self.fields, each: &mut *self.each })?;
+                read = true;
+            }
+        }
+        if read { Ok(()) } else { Err(de::Error::missing_field("Records")) }
+    }
+}
+
+struct RecordsSeed<'f, 'a> {
+    fields: Fields,
+    each: &'f mut dyn FnMut(ReadRecord<'a>) -> bool,
+}
+
+impl<'a> DeserializeSeed<'a> for RecordsSeed<'_, 'a> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'a> Visitor<'a> for RecordsSeed<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of CloudTrail events")
+    }
+
+    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let mut wrong_types = WrongTypes::new();
+            let Some(record) = seq.next_element_seed(RecordSeed { fields: self.fields, wrong: &mut wrong_types })?
+            else {
+                return Ok(());
+            };
+            if !(self.each)(ReadRecord { record, wrong_types }) {
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+    }
+}
+
+/// A record: it must be a JSON object (anything else is not an event at all).
+struct RecordSeed<'w> {
+    fields: Fields,
+    wrong: &'w mut WrongTypes,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail event (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        fill_object(map, self.fields, self.wrong)
+    }
+}
+
+/// An object filled from the keys of a JSON object.
+fn fill_object<'de, T: Object<'de>, A: MapAccess<'de>>(
+    mut map: A,
+    fields: Fields,
+    wrong: &mut WrongTypes,
+) -> Result<T, A::Error> {
+    let mut object = T::default();
+    while let Some(key) = map.next_key_seed(KeySeed)? {
+        object.fill(&key, &mut map, fields, wrong)?;
+    }
+    Ok(object)
+}
+
+/// An object of the record whose fields are filled from its keys.
+trait Object<'de>: Default {
+    /// Fills the field `key` names from the map's next value, or skips the value (an unknown
+    /// key, or a field not in `fields`).
+    fn fill<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+        fields: Fields,
+        wrong: &mut WrongTypes,
+    ) -> Result<(), A::Error>;
+}
+
+/// A key, borrowed from the text unless it holds escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+}
+
+/// A scalar field's value as it is in the JSON, before it is checked against the field's type.
+enum Scalar<'a> {
+    Text(Cow<'a, str>),
+    Bool(bool),
+    Null,
+    /// A number, list or object.
+    Other,
+}
+
+struct ScalarSeed;
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = Scalar<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        // By type rather than by trying each, which would buffer the value.
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarSeed {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Text(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Scalar::Other)
+    }
+}
+
+/// The readers named in [`cloudtrail_object!`]: each takes the map's next value for a field
+/// at `path`, noting the path in `wrong` when the value has the wrong type.
+mod text {
+    use super::*;
+
+    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, path: &'static str, wrong: &mut WrongTypes) -> Result<Text<'de>, A::Error> {
+        Ok(match map.next_value_seed(ScalarSeed)? {
+            Scalar::Text(text) => Some(text),
+            Scalar::Null => None,
+            Scalar::Bool(_) | Scalar::Other => {
+                wrong.push(path);
+                None
+            }
+        })
+    }
+}
+
+/// CloudTrail writes these flags as JSON booleans; some exporters write "true"/"false".
+mod flag {
+    use super::*;
+
+    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, path: &'static str, wrong: &mut WrongTypes) -> Result<Option<bool>, A::Error> {
+        Ok(match map.next_value_seed(ScalarSeed)? {
+            Scalar::Bool(b) => Some(b),
+            Scalar::Text(t) if t.eq_ignore_ascii_case("true") => Some(true),
+            Scalar::Text(t) if t.eq_ignore_ascii_case("false") => Some(false),
+            Scalar::Text(_) | Scalar::Null => None,
+            Scalar::Other => {
+                wrong.push(path);
+                None
+            }
+        })
+    }
+}
+
+/// Flags CloudTrail writes as the strings "true"/"false" (mfaAuthenticated,
+/// sessionCredentialFromConsole), accepted as JSON booleans too.
+mod flag_text {
+    use super::*;
+
+    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, path: &'static str, wrong: &mut WrongTypes) -> Result<Text<'de>, A::Error> {
+        Ok(match map.next_value_seed(ScalarSeed)? {
+            Scalar::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
+            Scalar::Text(text) => Some(text),
+            Scalar::Null => None,
+            Scalar::Other => {
+                wrong.push(path);
+                None
+            }
+        })
+    }
+}
+
+/// Free-form JSON, kept as its text; any type is right.
+mod raw {
+    use super::*;
+
+    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, _: &'static str, _: &mut WrongTypes) -> Result<Option<LazyValue<'de>>, A::Error> {
+        map.next_value::<Option<LazyValue<'de>>>()
+    }
+}
+
+/// Whether the key is there with a value other than null.
+mod present {
+    use super::*;
+
+    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, _: &'static str, _: &mut WrongTypes) -> Result<bool, A::Error> {
+        Ok(map.next_value::<Option<IgnoredAny>>()?.is_some())
+    }
+}
+
+/// A nested object; null leaves it absent, and anything else but an object is of the wrong
+/// type.
+mod object {
+    use super::*;
+
+    pub fn read<'de, T: Object<'de>, A: MapAccess<'de>>(
+        map: &mut A,
+        path: &'static str,
+        wrong: &mut WrongTypes,
+    ) -> Result<Option<T>, A::Error> {
+        map.next_value_seed(NestedSeed { path, wrong, object: std::marker::PhantomData })
+    }
+
+    struct NestedSeed<'w, T> {
+        path: &'static str,
+        wrong: &'w mut WrongTypes,
+        object: std::marker::PhantomData<T>,
+    }
+
+    impl<'de, T: Object<'de>> DeserializeSeed<'de> for NestedSeed<'_, T> {
+        type Value = Option<T>;
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de, T: Object<'de>> Visitor<'de> for NestedSeed<'_, T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            fill_object(map, Fields::ALL, self.wrong).map(Some)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_seq(seq)?;
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            self.wrong.push(self.path);
+            Ok(None)
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
 pub(crate) struct Resource<'a> {
-    #[serde(borrow, default, deserialize_with = "text", rename = "ARN", alias = "arn")]
+    #[serde(borrow, default, deserialize_with = "borrowed_text", rename = "ARN", alias = "arn")]
     pub arn: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", rename = "accountId", alias = "accountid")]
+    #[serde(borrow, default, deserialize_with = "borrowed_text", rename = "accountId", alias = "accountid")]
     pub account_id: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "text", rename = "type")]
+    #[serde(borrow, default, deserialize_with = "borrowed_text", rename = "type")]
     pub kind: Text<'a>,
 }
 
 /// Text borrowed from the record when it holds no escapes. (serde borrows only fields whose
 /// type is exactly `Cow<str>`: an `Option<Cow<str>>` would be allocated for every value.)
-fn text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
+fn borrowed_text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
     struct Borrowed<'a>(Cow<'a, str>);
     impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -197,63 +629,6 @@ impl Resource<'_> {
         let own = |t: Text<'_>| t.map(|t| Cow::Owned(t.into_owned()));
         Resource { arn: own(self.arn), account_id: own(self.account_id), kind: own(self.kind) }
     }
-}
-
-/// A flag as either a JSON boolean or a string.
-enum Flag<'a> {
-    Bool(bool),
-    Text(Cow<'a, str>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Flag<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FlagVisitor;
-        impl<'de> Visitor<'de> for FlagVisitor {
-            type Value = Flag<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a boolean or a string")
-            }
-
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Flag::Bool(v))
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Flag::Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Flag::Text(Cow::Owned(v.to_string())))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Flag::Text(Cow::Owned(v)))
-            }
-        }
-        // Read by type rather than by trying each variant, which would buffer the value.
-        deserializer.deserialize_any(FlagVisitor)
-    }
-}
-
-/// CloudTrail writes these flags as JSON booleans, but some exporters write "true"/"false".
-fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    Ok(match Option::<Flag>::deserialize(deserializer)? {
-        Some(Flag::Bool(b)) => Some(b),
-        Some(Flag::Text(t)) if t.eq_ignore_ascii_case("true") => Some(true),
-        Some(Flag::Text(t)) if t.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    })
-}
-
-/// Flags CloudTrail writes as the strings "true"/"false" (mfaAuthenticated,
-/// sessionCredentialFromConsole), accepted as JSON booleans too.
-fn flexible_text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
-    Ok(match Option::<Flag>::deserialize(deserializer)? {
-        Some(Flag::Bool(b)) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
-        Some(Flag::Text(t)) => Some(t),
-        None => None,
-    })
 }
 
 /// `resources` is a list of objects in CloudTrail; some exporters flatten it to a string.

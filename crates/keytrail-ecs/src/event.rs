@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::cloudtrail::Fields;
 use crate::flattened::lookup_str;
 use crate::map_string::java_map_string;
 use crate::schema::{COLUMN_COUNT, Col, ColumnSet};
@@ -25,6 +26,9 @@ pub enum Value<'a> {
 pub struct EcsEvent<'a> {
     values: Vec<Value<'a>>,
     wanted: ColumnSet,
+    fields: Fields,
+    /// JSON paths of the record's values that had the wrong type and were left empty.
+    wrong_types: Vec<&'static str>,
 }
 
 impl Default for EcsEvent<'_> {
@@ -36,12 +40,30 @@ impl Default for EcsEvent<'_> {
 impl<'a> EcsEvent<'a> {
     /// An empty event that will hold `wanted` (with what they are computed from).
     pub fn with_columns(wanted: ColumnSet) -> EcsEvent<'a> {
-        EcsEvent { values: vec![Value::Null; COLUMN_COUNT], wanted: wanted.with_sources() }
+        let wanted = wanted.with_sources();
+        let fields = Fields::for_columns(&wanted);
+        EcsEvent { values: vec![Value::Null; COLUMN_COUNT], wanted, fields, wrong_types: Vec::new() }
     }
 
     /// Empties the event for the next record, keeping its allocation.
     pub fn clear(&mut self) {
         self.values.iter_mut().for_each(|v| *v = Value::Null);
+        self.wrong_types.clear();
+    }
+
+    /// The fields of a record its columns are computed from.
+    pub(crate) fn fields(&self) -> Fields {
+        self.fields
+    }
+
+    /// The JSON paths of values of the wrong type in the record, which were left empty (the
+    /// event is kept). Only the fields the event's columns are computed from are looked at.
+    pub fn wrong_types(&self) -> &[&'static str] {
+        &self.wrong_types
+    }
+
+    pub(crate) fn set_wrong_types(&mut self, paths: Vec<&'static str>) {
+        self.wrong_types = paths;
     }
 
     /// Whether the column is filled: work for the others is skipped.

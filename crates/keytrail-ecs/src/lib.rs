@@ -10,8 +10,10 @@
 //!
 //! Reading is built for speed on many small files: a delivery file is parsed in one pass
 //! ([`normalize_delivery`]), strings borrow from the text, and an event made for a
-//! [`ColumnSet`] (the projected columns) skips the work of every other column; `count(*)`
-//! only parses, to know which records are events.
+//! [`ColumnSet`] (the projected columns) skips the work of every other column, down to the
+//! parse: only the record's fields those columns are computed from are read, the others
+//! skipped. (`count(*)` reads only what tells an event from other JSON.) Since a value of the
+//! wrong type costs only that value, every read keeps exactly the same events.
 
 mod builder;
 mod categorize;
@@ -52,7 +54,7 @@ pub fn normalize_into<'a>(json: &'a str, enrichment: &'a Enrichment, event: &mut
     event.clear();
     let mut text = json;
     for _ in 0..MAX_ENVELOPE_DEPTH {
-        match normalize::parse(text)? {
+        match normalize::parse(text, event.fields())? {
             Parsed::CloudTrail(record) => {
                 normalize::normalize(*record, event);
                 enrichment.apply(event);
@@ -69,34 +71,39 @@ pub fn normalize_into<'a>(json: &'a str, enrichment: &'a Enrichment, event: &mut
     Err("envelopes nested too deep".into())
 }
 
+/// How far [`normalize_delivery`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryRead {
+    /// The text is a delivery file and every record was an event, emitted.
+    Whole,
+    /// The first `emitted` records were events, emitted; the rest is for framing, record by
+    /// record (the text is something else, or a record is damaged, or is not a plain event).
+    Stopped { emitted: usize },
+}
+
 /// The events of a CloudTrail delivery file (`{"Records":[…]}`), parsed in one pass over its
-/// text, each handed to `emit` in order. Returns false, having emitted nothing, when the text
-/// is anything else or a record is not a plain CloudTrail event (damaged, an envelope, an ECS
-/// document): framing record by record then reads what can be read and says what cannot,
-/// with the same result as here for the records that are fine.
+/// text, each handed to `emit` in order. It stops at anything else: framing then reads the
+/// records after those emitted, with the same result as here for the records that are fine.
 pub fn normalize_delivery<'a>(
     text: &'a str,
     enrichment: &'a Enrichment,
     event: &mut EcsEvent<'a>,
     emit: &mut dyn FnMut(&EcsEvent<'a>),
-) -> bool {
-    let Ok(delivery) = sonic_rs::from_str::<cloudtrail::Delivery>(text) else { return false };
-    if !delivery.records.iter().all(normalize::is_cloudtrail) {
-        return false;
-    }
-    if event.wants_none() {
-        // Nothing to fill (`count(*)`): the records were only parsed to know they are events.
+) -> DeliveryRead {
+    let mut emitted = 0;
+    let fields = event.fields();
+    let whole = cloudtrail::parse_delivery(text, fields, &mut |read| {
+        if !normalize::is_cloudtrail(&read.record) {
+            return false;
+        }
         event.clear();
-        delivery.records.iter().for_each(|_| emit(event));
-        return true;
-    }
-    for record in delivery.records {
-        event.clear();
-        normalize::normalize(record, event);
+        normalize::normalize(read, event);
         enrichment.apply(event);
         emit(event);
-    }
-    true
+        emitted += 1;
+        true
+    });
+    if whole { DeliveryRead::Whole } else { DeliveryRead::Stopped { emitted } }
 }
 
 /// Epoch milliseconds as a UTC time.
@@ -134,50 +141,53 @@ mod tests {
         Col::ALL.iter().map(|c| owned(event.column(*c).into_owned())).collect()
     }
 
-    /// Every column of every event `normalize_delivery` emits, or `None` if it declined.
-    fn one_pass(text: &str, columns: ColumnSet) -> Option<Vec<Vec<Value<'static>>>> {
+    /// Every column of every event `normalize_delivery` emits, and how far it read.
+    fn one_pass(text: &str, columns: ColumnSet) -> (Vec<Vec<Value<'static>>>, DeliveryRead) {
         let enrichment = Enrichment::default();
         let mut event = EcsEvent::with_columns(columns);
         let mut events = Vec::new();
         let read = normalize_delivery(text, &enrichment, &mut event, &mut |e| events.push(row(e)));
-        read.then_some(events)
+        (events, read)
     }
 
     #[test]
     fn a_delivery_file_in_one_pass_equals_its_records_one_by_one() {
         let enrichment = Enrichment::default();
         let want: Vec<Vec<Value>> = RECORDS.iter().map(|r| row(&normalize_record(r, &enrichment).unwrap())).collect();
-        assert_eq!(one_pass(&delivery(), ColumnSet::ALL), Some(want));
+        assert_eq!(one_pass(&delivery(), ColumnSet::ALL), (want, DeliveryRead::Whole));
     }
 
     #[test]
     fn a_projection_fills_its_columns_as_a_full_read_does_and_nothing_else() {
-        let full = one_pass(&delivery(), ColumnSet::ALL).unwrap();
+        let (full, _) = one_pass(&delivery(), ColumnSet::ALL);
         for &wanted in Col::ALL {
             let mut columns = ColumnSet::default();
             columns.insert(wanted);
-            let projected = one_pass(&delivery(), columns).unwrap();
+            let (projected, _) = one_pass(&delivery(), columns);
             for (full, projected) in full.iter().zip(&projected) {
                 assert_eq!(full[wanted as usize], projected[wanted as usize], "{wanted:?}");
             }
         }
-        let none = one_pass(&delivery(), ColumnSet::default()).unwrap();
+        let (none, _) = one_pass(&delivery(), ColumnSet::default());
         assert_eq!(none.len(), RECORDS.len());
         assert!(none.iter().flatten().all(|v| *v == Value::Null));
     }
 
     #[test]
     fn anything_but_plain_events_is_left_to_framing() {
-        for text in [
-            r#"{"Records":[{"eventName":"A"},{"eventName":5}]}"#.to_string(),
-            r#"{"Records":[{"eventName":"A"},{"detail":{"eventName":"B"}}]}"#.to_string(),
-            r#"{"Records":[{"eventName":"A"}]}{"Records":[]}"#.to_string(),
-            r#"{"Records":[{"eventName":"A"}],"Records":[]}"#.to_string(),
-            r#"[{"eventName":"A"}]"#.to_string(),
-            format!("{}\n{}", RECORDS[0], RECORDS[1]),
+        for (text, emitted) in [
+            (r#"{"Records":[{"eventName":"A"},{"eventName":5}]}"#.to_string(), 1),
+            (r#"{"Records":[{"eventName":"A"},{"detail":{"eventName":"B"}},{"eventName":"C"}]}"#.to_string(), 1),
+            (r#"{"Records":[{"eventName":"A"}]}{"Records":[]}"#.to_string(), 1),
+            (r#"{"Records":[{"eventName":"A"}],"Records":[]}"#.to_string(), 1),
+            (r#"{"Records":[{"eventName":"A"},{"eventName":"#.to_string(), 1),
+            (r#"[{"eventName":"A"}]"#.to_string(), 0),
+            (format!("{}\n{}", RECORDS[0], RECORDS[1]), 0),
         ] {
-            assert_eq!(one_pass(&text, ColumnSet::ALL), None, "{text}");
+            let (events, read) = one_pass(&text, ColumnSet::ALL);
+            assert_eq!(read, DeliveryRead::Stopped { emitted }, "{text}");
+            assert_eq!(events.len(), emitted, "{text}");
         }
-        assert_eq!(one_pass(r#"{"Records":[]}"#, ColumnSet::ALL), Some(vec![]));
+        assert_eq!(one_pass(r#"{"Records":[]}"#, ColumnSet::ALL), (vec![], DeliveryRead::Whole));
     }
 }

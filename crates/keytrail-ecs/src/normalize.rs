@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use sonic_rs::LazyValue;
 
 use crate::categorize::categorize;
-use crate::cloudtrail::{Record, Resource, UserIdentity, resources};
+use crate::cloudtrail::{Fields, ReadRecord, Record, Resource, UserIdentity, resources};
 use crate::event::{EcsEvent, Value};
 use crate::flattened::{lookup_str, redact};
 use crate::schema::Col;
@@ -16,20 +16,21 @@ const DATASET: &str = "aws.cloudtrail";
 
 /// What a record turned out to be.
 pub(crate) enum Parsed<'a> {
-    CloudTrail(Box<Record<'a>>),
+    CloudTrail(Box<ReadRecord<'a>>),
     /// An EventBridge / CloudTrail Lake envelope: the event is the `detail` text.
     Envelope(&'a str),
     /// An ECS document exported from Elastic.
     Ecs,
 }
 
-/// Parses a record and says what it is. Errors name the problem, never the content.
-pub(crate) fn parse(json: &str) -> Result<Parsed<'_>, String> {
-    let record: Record = sonic_rs::from_str(json).map_err(|e| describe(&e))?;
-    if is_cloudtrail(&record) {
-        return Ok(Parsed::CloudTrail(Box::new(record)));
+/// Parses a record, filling `fields`, and says what it is. Errors name the problem, never the
+/// content.
+pub(crate) fn parse(json: &str, fields: Fields) -> Result<Parsed<'_>, String> {
+    let read = Record::parse(json, fields).map_err(|e| describe(&e))?;
+    if is_cloudtrail(&read.record) {
+        return Ok(Parsed::CloudTrail(Box::new(read)));
     }
-    if let Some(detail) = &record.detail {
+    if let Some(detail) = &read.record.detail {
         let raw = crate::flattened::reslice(json, detail.as_raw_str());
         return if raw.starts_with('{') {
             Ok(Parsed::Envelope(raw))
@@ -37,7 +38,7 @@ pub(crate) fn parse(json: &str) -> Result<Parsed<'_>, String> {
             Err("envelope 'detail' is not an object".into())
         };
     }
-    if record.ecs_timestamp.is_some() {
+    if read.record.ecs_timestamp {
         return Ok(Parsed::Ecs);
     }
     Err("not a CloudTrail event (no eventTime or eventName)".into())
@@ -76,10 +77,12 @@ fn without_quoted_values(text: &str) -> String {
 /// Fills `event` from a CloudTrail record. An event whose time is missing or unreadable is
 /// kept with a null `@timestamp`: it is still evidence, though no time window will hold it.
 /// Work for columns the event does not want is skipped.
-pub(crate) fn normalize<'a>(record: Record<'a>, event: &mut EcsEvent<'a>) {
+pub(crate) fn normalize<'a>(read: ReadRecord<'a>, event: &mut EcsEvent<'a>) {
+    event.set_wrong_types(read.wrong_types);
     if event.wants_none() {
         return;
     }
+    let record = read.record;
     if event.wants(Col::Timestamp)
         && let Some(millis) = record.event_time.as_deref().and_then(parse_time)
     {

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::sync::atomic::Ordering;
 
-use keytrail_decode::{DecodeError, decompress, frame, utf8_prefix};
-use keytrail_ecs::{BatchBuilder, Col, ColumnSet, EcsEvent, Enrichment, Value, normalize_delivery, normalize_into};
+use keytrail_decode::{DecodeError, Position, decompress, frame, utf8_prefix};
+use keytrail_ecs::{
+    BatchBuilder, Col, ColumnSet, DeliveryRead, EcsEvent, Enrichment, Value, normalize_delivery, normalize_into,
+};
 use keytrail_source::TimeRange;
 
 use crate::report::{ReadError, ReadReport};
@@ -72,6 +74,7 @@ impl ObjectReader {
         let bounded = !range.is_unbounded();
         let mut events = 0u64;
         let mut event = EcsEvent::with_columns(self.columns);
+        let mut index = 0;
         let mut append = |event: &EcsEvent<'_>| {
             // With a time window, an event with no readable time is outside it.
             if bounded && !matches!(event.get(Col::Timestamp), Value::Time(millis) if in_range(*millis, &range)) {
@@ -81,11 +84,17 @@ impl ObjectReader {
             events += 1;
         };
         // A delivery file no larger than one record may be is parsed in one pass; anything
-        // else, or a file with a bad record, is framed record by record.
-        let fast = text.len() <= options.max_record_bytes
-            && errors.first.is_none()
-            && normalize_delivery(text, enrichment, &mut event, &mut append);
-        if !fast {
+        // else, and the records from a bad one on, are framed record by record.
+        let read = if text.len() <= options.max_record_bytes && errors.first.is_none() {
+            normalize_delivery(text, enrichment, &mut event, &mut |event| {
+                errors.wrong_types(Position::Index(index), event);
+                index += 1;
+                append(event);
+            })
+        } else {
+            DeliveryRead::Stopped { emitted: 0 }
+        };
+        if let DeliveryRead::Stopped { emitted } = read {
             frame(text, options.max_record_bytes, &mut |record| {
                 if errors.first.is_some() {
                     return;
@@ -94,8 +103,14 @@ impl ObjectReader {
                     Ok(record) => record,
                     Err(error) => return errors.add(error),
                 };
+                if matches!(record.position, Position::Index(i) if i < emitted) {
+                    return; // read in the one pass
+                }
                 match normalize_into(record.json, enrichment, &mut event) {
-                    Ok(()) => append(&event),
+                    Ok(()) => {
+                        errors.wrong_types(record.position, &event);
+                        append(&event);
+                    }
                     Err(message) => errors.add(DecodeError::record(record.position, message)),
                 }
             });
@@ -121,12 +136,30 @@ struct ObjectErrors<'r> {
 impl ObjectErrors<'_> {
     fn add(&mut self, error: DecodeError) {
         self.any = true;
-        let error = ReadError { object: self.name.to_string(), position: error.position, message: error.message };
+        let error = self.located(error.position, error.message);
         if self.strict {
             self.first.get_or_insert(error);
         } else {
             self.report.record(error);
         }
+    }
+
+    /// The values of the wrong type in the record at `position`, left empty in its event.
+    fn wrong_types(&mut self, position: Position, event: &EcsEvent<'_>) {
+        for path in event.wrong_types() {
+            self.any = true;
+            let message = format!("{path} has a value of the wrong type; left empty, the event is kept");
+            let error = self.located(Some(position), message);
+            if self.strict {
+                self.first.get_or_insert(error);
+            } else {
+                self.report.record_value_left_empty(error);
+            }
+        }
+    }
+
+    fn located(&self, position: Option<Position>, message: String) -> ReadError {
+        ReadError { object: self.name.to_string(), position, message }
     }
 }
 

@@ -42,6 +42,8 @@ pub struct ReadReport {
     pub bytes_read: AtomicU64,
     pub events: AtomicU64,
     pub skipped_records: AtomicU64,
+    /// Values of the wrong type, left empty in events that were kept.
+    pub values_left_empty: AtomicU64,
     pub objects_with_errors: AtomicU64,
     pub objects_lost_partly: AtomicU64,
     errors: Mutex<Vec<ReadError>>,
@@ -70,6 +72,16 @@ impl ReadReport {
         } else {
             self.objects_lost_partly.fetch_add(1, Ordering::Relaxed);
         }
+        self.list(error);
+    }
+
+    /// A value of the wrong type, left empty in an event that was kept.
+    pub(crate) fn record_value_left_empty(&self, error: ReadError) {
+        self.values_left_empty.fetch_add(1, Ordering::Relaxed);
+        self.list(error);
+    }
+
+    fn list(&self, error: ReadError) {
         if let Some(sink) = &self.sink {
             let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
             if writeln!(sink, "{error}").is_err() && !self.failed_sink.swap(true, Ordering::Relaxed) {
@@ -93,19 +105,24 @@ impl ReadReport {
         self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// `N events read; M records skipped in K files`, plus what was lost beyond records.
+    /// `N events read; M records skipped in K files`, plus values left empty and what was
+    /// lost beyond records.
     pub fn summary(&self) -> String {
         let events = self.events.load(Ordering::Relaxed);
         let skipped = self.skipped_records.load(Ordering::Relaxed);
+        let values = self.values_left_empty.load(Ordering::Relaxed);
         let objects = self.objects_with_errors.load(Ordering::Relaxed);
         let read = self.objects_read.load(Ordering::Relaxed);
         let mut text = format!("{events} events read from {read} {}", plural(read, "file", "files"));
-        if skipped > 0 || objects > 0 {
-            text += &format!(
-                "; {skipped} {} skipped in {objects} {}",
-                plural(skipped, "record", "records"),
-                plural(objects, "file", "files")
-            );
+        let mut lost = Vec::new();
+        if skipped > 0 || (objects > 0 && values == 0) {
+            lost.push(format!("{skipped} {} skipped", plural(skipped, "record", "records")));
+        }
+        if values > 0 {
+            lost.push(format!("{values} {} of the wrong type left empty", plural(values, "value", "values")));
+        }
+        if !lost.is_empty() {
+            text += &format!("; {} in {objects} {}", lost.join(", "), plural(objects, "file", "files"));
         }
         let partly = self.objects_lost_partly.load(Ordering::Relaxed);
         if partly > 0 {

@@ -78,7 +78,8 @@ pub struct ReadArgs {
     /// Stop at the first unreadable record instead of skipping and counting it.
     #[arg(long)]
     pub strict: bool,
-    /// Write every skipped record to FILE, one line each: file, record, reason.
+    /// Write every skipped record, and every value of the wrong type left empty, to FILE, one
+    /// line each: file, record, reason.
     #[arg(long, value_name = "FILE")]
     pub errors: Option<PathBuf>,
     /// Skip records larger than this many bytes (CloudTrail's own limit is 256 KB).

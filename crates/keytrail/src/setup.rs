@@ -117,8 +117,8 @@ impl Reading {
                 eprintln!("  {error}");
             }
             match errors_file {
-                Some(path) => eprintln!("  every skipped record is listed in {}", path.display()),
-                None => eprintln!("  (--errors FILE lists every skipped record)"),
+                Some(path) => eprintln!("  every skipped record and emptied value is listed in {}", path.display()),
+                None => eprintln!("  (--errors FILE lists every skipped record and emptied value)"),
             }
         }
     }

@@ -119,7 +119,7 @@ fn errors_exit_2_with_a_clear_message() {
 }
 
 #[test]
-fn skipped_records_are_summarized_and_listed() {
+fn skipped_records_and_emptied_values_are_summarized_and_listed() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mixed.ndjson");
     std::fs::write(&file, format!("{EVENT}\n{{\"eventTime\":\"2024-05-01T10:00:00Z\",\"eventName\":7}}\nnot json\n"))
@@ -132,12 +132,18 @@ fn skipped_records_are_summarized_and_listed() {
         "--errors",
         errors.to_str().unwrap(),
     ]);
-    assert_eq!(stdout(&output).trim(), r#"{"n":1}"#);
-    assert!(stderr(&output).contains("1 events read from 1 file; 2 records skipped in 1 file"), "{}", stderr(&output));
+    // The number where the event's name belongs costs the name, not the event.
+    assert_eq!(stdout(&output).trim(), r#"{"n":2}"#);
+    assert!(
+        stderr(&output)
+            .contains("2 events read from 1 file; 1 record skipped, 1 value of the wrong type left empty in 1 file"),
+        "{}",
+        stderr(&output)
+    );
     let listed = std::fs::read_to_string(&errors).unwrap();
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(listed.lines().all(|l| l.starts_with(file.to_str().unwrap())), "{listed}");
-    assert!(listed.contains(": line 2: ") && listed.contains(": line 3: "), "{listed}");
+    assert!(listed.contains(": line 2: eventName has a value of the wrong type") && listed.contains(": line 3: "), "{listed}");
     assert!(stderr(&output).contains("no ASN database"), "a missing database is warned about once");
 }
 
