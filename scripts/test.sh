@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' || echo "warning: moto not installed; S3 tests will skip" >&2
 fi
+if python3 -c 'import moto.server' 2>/dev/null; then
+  export KEYTRAIL_REQUIRE_MOTO=1 # from here on, a test that cannot start moto fails
+fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check duckdb || echo "warning: duckdb not installed; the Parquet read-back by DuckDB will skip" >&2
 fi

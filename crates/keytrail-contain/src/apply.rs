@@ -147,13 +147,15 @@ impl Applier {
         &self.account
     }
 
-    /// The IAM user owning a key of this account; None when IAM does not know the key.
+    /// The IAM user owning a key of this account; None when IAM does not know the key. Any
+    /// other failure (a refusal, throttling, the network) is an error: it says nothing about
+    /// the key.
     pub async fn key_owner(&self, access_key_id: &str) -> Result<Option<String>, CallError> {
         match self.iam.get_access_key_last_used().access_key_id(access_key_id).send().await {
             Ok(output) => Ok(output.user_name().map(str::to_string)),
             Err(e) => {
                 let error = CallError::new("GetAccessKeyLastUsed", e);
-                if error.is_denied() { Err(error) } else { Ok(None) }
+                if error.is_missing() { Ok(None) } else { Err(error) }
             }
         }
     }

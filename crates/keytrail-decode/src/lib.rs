@@ -102,7 +102,7 @@ mod tests {
         let err = err.expect("truncation is reported");
         assert!(!err.can_continue());
         assert!(err.to_string().contains("corrupt gzip"), "{err}");
-        assert!(!text.is_empty() && data.starts_with(&text));
+        assert!(!text.is_empty() && data.starts_with(text));
     }
 
     #[test]

@@ -168,7 +168,11 @@ async fn run_detection(
             };
             let rows = match runs {
                 Runs::Once(now) => esql::run_once(store, query, now, lookback).await?,
-                Runs::Backfill { .. } => esql::run_backfill(store, query, grid, lookback).await?,
+                Runs::Backfill { .. } => {
+                    // The runs before the baseline's end are dropped below: not computed.
+                    let kept = RunGrid { start: grid.start.max(baseline_end), ..*grid };
+                    esql::run_backfill(store, query, &kept, lookback).await?
+                }
             };
             let data_end = store.span.map_or(i64::MAX, |s| s.1);
             let mut seen = HashSet::new();

@@ -432,7 +432,11 @@ impl<'de> Visitor<'de> for ScalarSeed {
 mod text {
     use super::*;
 
-    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, path: &'static str, wrong: &mut WrongTypes) -> Result<Text<'de>, A::Error> {
+    pub fn read<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        path: &'static str,
+        wrong: &mut WrongTypes,
+    ) -> Result<Text<'de>, A::Error> {
         Ok(match map.next_value_seed(ScalarSeed)? {
             Scalar::Text(text) => Some(text),
             Scalar::Null => None,
@@ -448,7 +452,11 @@ mod text {
 mod flag {
     use super::*;
 
-    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, path: &'static str, wrong: &mut WrongTypes) -> Result<Option<bool>, A::Error> {
+    pub fn read<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        path: &'static str,
+        wrong: &mut WrongTypes,
+    ) -> Result<Option<bool>, A::Error> {
         Ok(match map.next_value_seed(ScalarSeed)? {
             Scalar::Bool(b) => Some(b),
             Scalar::Text(t) if t.eq_ignore_ascii_case("true") => Some(true),
@@ -467,7 +475,11 @@ mod flag {
 mod flag_text {
     use super::*;
 
-    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, path: &'static str, wrong: &mut WrongTypes) -> Result<Text<'de>, A::Error> {
+    pub fn read<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        path: &'static str,
+        wrong: &mut WrongTypes,
+    ) -> Result<Text<'de>, A::Error> {
         Ok(match map.next_value_seed(ScalarSeed)? {
             Scalar::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),
             Scalar::Text(text) => Some(text),
@@ -484,7 +496,11 @@ mod flag_text {
 mod raw {
     use super::*;
 
-    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, _: &'static str, _: &mut WrongTypes) -> Result<Option<LazyValue<'de>>, A::Error> {
+    pub fn read<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        _: &'static str,
+        _: &mut WrongTypes,
+    ) -> Result<Option<LazyValue<'de>>, A::Error> {
         map.next_value::<Option<LazyValue<'de>>>()
     }
 }

@@ -44,7 +44,7 @@ pub(crate) fn read(json: &str, event: &mut EcsEvent<'_>) -> Result<(), String> {
         event.set(col, converted);
     }
     // Checked whether or not the read wants the column: it decides whether this is an event.
-    let timestamp = lookup(&doc, Col::Timestamp.def().name).and_then(|v| time_of(v));
+    let timestamp = lookup(&doc, Col::Timestamp.def().name).and_then(time_of);
     if timestamp.is_none() {
         return Err("ECS document without a readable @timestamp".into());
     }

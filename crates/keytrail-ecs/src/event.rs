@@ -130,7 +130,7 @@ impl<'a> EcsEvent<'a> {
             *slot = Value::List(Vec::new());
         }
         if let Value::List(list) = slot
-            && !list.iter().any(|existing| *existing == text)
+            && !list.contains(&text)
         {
             list.push(text);
         }

@@ -181,8 +181,8 @@ pub(crate) fn normalize<'a>(read: ReadRecord<'a>, event: &mut EcsEvent<'a>) {
     if let Some(request) = &request
         && [Col::RelatedUser, Col::UserTargetName, Col::UserChangesName, Col::GroupName].iter().any(|c| event.wants(*c))
     {
-        let user = lookup_in(&request, &["userName"]);
-        let new_user = lookup_in(&request, &["newUserName"]);
+        let user = lookup_in(request, &["userName"]);
+        let new_user = lookup_in(request, &["newUserName"]);
         if let Some(user) = &user {
             event.push_unique(Col::RelatedUser, user.clone());
         }
@@ -221,7 +221,8 @@ pub(crate) fn normalize<'a>(read: ReadRecord<'a>, event: &mut EcsEvent<'a>) {
         && let Some(resources) = read_resources(resources)
     {
         // Elastic keeps one entry per distinct (ARN, account, type).
-        let mut seen: Vec<(Option<Cow<str>>, Option<Cow<str>>, Option<Cow<str>>)> = Vec::new();
+        type Entry<'t> = (Option<Cow<'t, str>>, Option<Cow<'t, str>>, Option<Cow<'t, str>>);
+        let mut seen: Vec<Entry> = Vec::new();
         let (mut arns, mut accounts, mut types) = (Vec::new(), Vec::new(), Vec::new());
         for r in resources {
             let key = (r.arn.clone(), r.account_id.clone(), r.kind.clone());

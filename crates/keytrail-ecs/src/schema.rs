@@ -213,6 +213,11 @@ pub fn column_index(name: &str) -> Option<usize> {
     COLUMNS.iter().position(|c| c.name == name)
 }
 
+/// The column at a position of [`COLUMNS`].
+pub(crate) fn col_at(index: usize) -> Col {
+    Col::ALL[index]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,9 +246,4 @@ mod tests {
         }
         assert!(!set.contains(Col::EventAction));
     }
-}
-
-/// The column at a position of [`COLUMNS`].
-pub(crate) fn col_at(index: usize) -> Col {
-    Col::ALL[index]
 }

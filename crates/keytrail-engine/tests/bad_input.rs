@@ -36,7 +36,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, usize, &'static str)> {
     truncated_gzip.truncate(truncated_gzip.len() * 2 / 3);
     write(dir, "a-good.json.gz", &whole);
     write(dir, "b-truncated.json.gz", &truncated_gzip);
-    let mut corrupt = gzip(records(&[good.clone()]).as_bytes());
+    let mut corrupt = gzip(records(std::slice::from_ref(&good)).as_bytes());
     let middle = corrupt.len() / 2;
     corrupt[middle..middle + 4].copy_from_slice(b"\0\0\0\0");
     write(dir, "c-corrupt.json.gz", &corrupt);
@@ -101,7 +101,8 @@ async fn every_kind_of_damage_is_counted_and_the_rest_is_read() {
                 "{file}: errors must name the file and record: {shown:?}"
             );
             assert!(
-                run.report.summary().contains(" in 1 file") || run.report.summary().contains("could not be read to the end"),
+                run.report.summary().contains(" in 1 file")
+                    || run.report.summary().contains("could not be read to the end"),
                 "{}",
                 run.report.summary()
             );
@@ -128,8 +129,10 @@ async fn strict_mode_stops_at_the_first_error() {
     cases(dir.path());
     let path = dir.path().join("e-wrong-types.json").display().to_string();
     let options = ReadOptions { strict: true, ..ReadOptions::default() };
-    let error =
-        query("select count(*) from cloudtrail", &[path.clone()], options).await.err().expect("strict mode fails");
+    let error = query("select count(*) from cloudtrail", std::slice::from_ref(&path), options)
+        .await
+        .err()
+        .expect("strict mode fails");
     let message = error.to_string();
     assert!(message.contains(&path) && message.contains("record 1") && message.contains("--strict"), "{message}");
 }

@@ -54,10 +54,8 @@ impl RuleSet {
     pub fn add_source(&mut self, source: &RuleSource) {
         match compile(source) {
             Ok(detection) => {
-                if !detection.origin.starts_with(BUILTIN_ORIGIN) {
-                    let id = &detection.rule.rule_id;
-                    self.detections.retain(|d| !(d.origin.starts_with(BUILTIN_ORIGIN) && &d.rule.rule_id == id));
-                }
+                let (origin, id) = (&detection.origin, &detection.rule.rule_id);
+                self.detections.retain(|d| !replaces(origin, id, &d.origin, &d.rule.rule_id));
                 self.detections.push(detection)
             }
             Err(error) => self.problems.push(error),
@@ -94,4 +92,10 @@ impl RuleSet {
             }
         }
     }
+}
+
+/// Whether a rule (`origin`, `rule_id`) replaces one already loaded (`other_origin`,
+/// `other_id`): a rule given by the user replaces the built-in rule with its id.
+pub fn replaces(origin: &str, rule_id: &str, other_origin: &str, other_id: &str) -> bool {
+    !origin.starts_with(BUILTIN_ORIGIN) && other_origin.starts_with(BUILTIN_ORIGIN) && rule_id == other_id
 }

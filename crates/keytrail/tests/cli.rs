@@ -143,7 +143,10 @@ fn skipped_records_and_emptied_values_are_summarized_and_listed() {
     let listed = std::fs::read_to_string(&errors).unwrap();
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(listed.lines().all(|l| l.starts_with(file.to_str().unwrap())), "{listed}");
-    assert!(listed.contains(": line 2: eventName has a value of the wrong type") && listed.contains(": line 3: "), "{listed}");
+    assert!(
+        listed.contains(": line 2: eventName has a value of the wrong type") && listed.contains(": line 3: "),
+        "{listed}"
+    );
     assert!(stderr(&output).contains("no ASN database"), "a missing database is warned about once");
 }
 
@@ -305,4 +308,19 @@ fn rules_show_toml_prints_the_rule_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).starts_with("[metadata]"), "{}", stdout(&output));
     assert!(stdout(&output).contains(r#""Microsoft Corporation""#));
+
+    // A tuned copy given with --rules replaces the built-in rule it copies, here as in a hunt.
+    let dir = tempfile::tempdir().unwrap();
+    let tuned = dir.path().join("tuned.toml");
+    std::fs::write(&tuned, stdout(&output).replace(r#""Microsoft Corporation""#, r#""Tuned Networks""#)).unwrap();
+    let output = keytrail(&[
+        "rules",
+        "show",
+        "--toml",
+        "b8c7d6e5-f4a3-4b2c-9d8e-7f6a5b4c3d2e",
+        "--rules",
+        tuned.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains(r#""Tuned Networks""#), "{}", stdout(&output));
 }

@@ -104,6 +104,7 @@ async fn contains_a_stolen_key_in_iam_and_undoes_it() {
     assert_eq!(applier.account(), keytrail_moto::ACCOUNT);
     let owner = applier.key_owner(&account.key).await.unwrap();
     assert_eq!(owner.as_deref(), Some(USER));
+    assert_eq!(applier.key_owner("AKIAIOSFODNN7UNKNOWN").await.unwrap(), None, "IAM does not know this key");
     let plan = Plan::new(&Target::from_key(&account.key, owner.as_deref(), &[ROLE.into()]), chrono::Utc::now());
     let changes = plan.changes(Mode::Contain).into_iter().map(|(s, c)| (s, c.clone())).collect();
     let pending = applier.survey(changes).await.unwrap();

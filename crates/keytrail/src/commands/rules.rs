@@ -74,7 +74,11 @@ fn show(wanted: &str, paths: &[PathBuf], toml: bool) -> anyhow::Result<ExitCode>
     let mut sources = keytrail_rules::builtin_sources();
     for path in paths {
         let (found, errors) = keytrail_rules::load_path(path);
-        sources.extend(found);
+        for source in found {
+            let (origin, id) = (&source.origin, &source.file.rule.rule_id);
+            sources.retain(|s| !keytrail_rules::replaces(origin, id, &s.origin, &s.file.rule.rule_id));
+            sources.push(source);
+        }
         errors.iter().for_each(|e| eprintln!("keytrail: skipping rule: {e}"));
     }
     let lowered = wanted.to_lowercase();
