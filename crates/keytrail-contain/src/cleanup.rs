@@ -149,7 +149,8 @@ const KEY_PAIR: &str = "Remove it from the instances it was put on too";
 /// The clean-up commands of one finding, and advice when commands alone cannot say it.
 fn commands(finding: &Finding) -> (Vec<String>, Option<String>) {
     let target = finding.target.as_deref().unwrap_or_default();
-    let detail = finding.detail.as_deref().unwrap_or_default();
+    // What the finding's detail names: the key, policy, group or CIDR.
+    let object = finding.object.as_deref();
     let region = finding.region.as_deref();
     let user = |operation: &str| Aws::new("iam", operation).arg("user-name", target);
     let role = |operation: &str| Aws::new("iam", operation).arg("role-name", target);
@@ -160,7 +161,7 @@ fn commands(finding: &Finding) -> (Vec<String>, Option<String>) {
             return (commands, Some(USER_LEFTOVERS.into()));
         }
         "CreateRole" => return (delete_whole("role-name", target, &[], ROLE_PARTS, "delete-role"), None),
-        "CreateAccessKey" => match detail.strip_prefix("new key ") {
+        "CreateAccessKey" => match object {
             Some(key) => (
                 vec![
                     user("update-access-key").arg("access-key-id", key).arg("status", "Inactive"),
@@ -171,13 +172,18 @@ fn commands(finding: &Finding) -> (Vec<String>, Option<String>) {
             None => (vec![user("list-access-keys")], Some("Delete the key it created")),
         },
         "CreateLoginProfile" | "UpdateLoginProfile" => (vec![user("delete-login-profile")], None),
-        "AttachUserPolicy" => (vec![user("detach-user-policy").arg("policy-arn", detail)], None),
-        "AttachRolePolicy" => (vec![role("detach-role-policy").arg("policy-arn", detail)], None),
-        "AttachGroupPolicy" => {
-            (vec![Aws::new("iam", "detach-group-policy").arg("group-name", target).arg("policy-arn", detail)], None)
-        }
+        "AttachUserPolicy" => (vec![user("detach-user-policy").arg("policy-arn", object.unwrap_or_default())], None),
+        "AttachRolePolicy" => (vec![role("detach-role-policy").arg("policy-arn", object.unwrap_or_default())], None),
+        "AttachGroupPolicy" => (
+            vec![
+                Aws::new("iam", "detach-group-policy")
+                    .arg("group-name", target)
+                    .arg("policy-arn", object.unwrap_or_default()),
+            ],
+            None,
+        ),
         "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" => {
-            let name = detail.strip_prefix("inline policy ").unwrap_or(detail);
+            let name = object.unwrap_or_default();
             let delete = match finding.action.as_str() {
                 "PutUserPolicy" => user("delete-user-policy"),
                 "PutRolePolicy" => role("delete-role-policy"),
@@ -186,7 +192,7 @@ fn commands(finding: &Finding) -> (Vec<String>, Option<String>) {
             (vec![delete.arg("policy-name", name)], None)
         }
         "AddUserToGroup" => {
-            let group = detail.strip_prefix("group ").unwrap_or(detail);
+            let group = object.unwrap_or_default();
             (vec![user("remove-user-from-group").arg("group-name", group)], None)
         }
         "UpdateAssumeRolePolicy" => (
@@ -217,7 +223,7 @@ fn commands(finding: &Finding) -> (Vec<String>, Option<String>) {
             (vec![regional("ec2", "delete-key-pair").arg("key-name", target)], Some(KEY_PAIR))
         }
         "AuthorizeSecurityGroupIngress" => {
-            let cidr = detail.strip_prefix("from ").unwrap_or(detail);
+            let cidr = object.unwrap_or_default();
             let field = if cidr.contains(':') { "CidrIpv6" } else { "CidrIpv4" };
             let rules = regional("ec2", "describe-security-group-rules")
                 .arg("filters", &format!("Name=group-id,Values={target}"))

@@ -3,8 +3,10 @@
 //!
 //! `target` and `detail` are SQL expressions over the `scope` table's columns (see
 //! [`crate::evidence`] for the `req.`/`resp.` paths); a detail is NULL when there is nothing
-//! to add.
+//! to add. A detail that names something (the key created, the policy put) also gives that
+//! name on its own, as the finding's `object`, for tools that act on it (`contain`).
 
+use Detail::{Labelled, Name, Note};
 use Section::{Data, Persistence, Tampering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +23,21 @@ pub(crate) struct Watched {
     pub action: &'static str,
     pub section: Section,
     pub target: &'static str,
-    pub detail: Option<&'static str>,
+    pub detail: Option<Detail>,
 }
 
-const fn watch(action: &'static str, section: Section, target: &'static str, detail: Option<&'static str>) -> Watched {
+/// What a finding's detail says, as SQL.
+#[derive(Clone, Copy)]
+pub(crate) enum Detail {
+    /// A name, which is the detail as it is (a policy ARN).
+    Name(&'static str),
+    /// A name after a label: the detail reads `label name` (`new key AKIA…`).
+    Labelled(&'static str, &'static str),
+    /// Words only, naming nothing to act on.
+    Note(&'static str),
+}
+
+const fn watch(action: &'static str, section: Section, target: &'static str, detail: Option<Detail>) -> Watched {
     Watched { action, section, target, detail }
 }
 
@@ -33,26 +46,26 @@ const USER_OR_CALLER: &str = r#"coalesce("req.userName", "user.name")"#;
 
 pub(crate) static WATCHED: &[Watched] = &[
     watch("CreateUser", Persistence, r#""req.userName""#, None),
-    watch("CreateAccessKey", Persistence, USER_OR_CALLER, Some(r#"'new key ' || "resp.accessKey.accessKeyId""#)),
-    watch("CreateLoginProfile", Persistence, USER_OR_CALLER, Some("'console password'")),
-    watch("UpdateLoginProfile", Persistence, USER_OR_CALLER, Some("'console password changed'")),
-    watch("AttachUserPolicy", Persistence, r#""req.userName""#, Some(r#""req.policyArn""#)),
-    watch("PutUserPolicy", Persistence, r#""req.userName""#, Some(r#"'inline policy ' || "req.policyName""#)),
-    watch("AttachRolePolicy", Persistence, r#""req.roleName""#, Some(r#""req.policyArn""#)),
-    watch("PutRolePolicy", Persistence, r#""req.roleName""#, Some(r#"'inline policy ' || "req.policyName""#)),
-    watch("AttachGroupPolicy", Persistence, r#""req.groupName""#, Some(r#""req.policyArn""#)),
-    watch("PutGroupPolicy", Persistence, r#""req.groupName""#, Some(r#"'inline policy ' || "req.policyName""#)),
-    watch("AddUserToGroup", Persistence, r#""req.userName""#, Some(r#"'group ' || "req.groupName""#)),
+    watch("CreateAccessKey", Persistence, USER_OR_CALLER, Some(Labelled("new key", r#""resp.accessKey.accessKeyId""#))),
+    watch("CreateLoginProfile", Persistence, USER_OR_CALLER, Some(Note("'console password'"))),
+    watch("UpdateLoginProfile", Persistence, USER_OR_CALLER, Some(Note("'console password changed'"))),
+    watch("AttachUserPolicy", Persistence, r#""req.userName""#, Some(Name(r#""req.policyArn""#))),
+    watch("PutUserPolicy", Persistence, r#""req.userName""#, Some(Labelled("inline policy", r#""req.policyName""#))),
+    watch("AttachRolePolicy", Persistence, r#""req.roleName""#, Some(Name(r#""req.policyArn""#))),
+    watch("PutRolePolicy", Persistence, r#""req.roleName""#, Some(Labelled("inline policy", r#""req.policyName""#))),
+    watch("AttachGroupPolicy", Persistence, r#""req.groupName""#, Some(Name(r#""req.policyArn""#))),
+    watch("PutGroupPolicy", Persistence, r#""req.groupName""#, Some(Labelled("inline policy", r#""req.policyName""#))),
+    watch("AddUserToGroup", Persistence, r#""req.userName""#, Some(Labelled("group", r#""req.groupName""#))),
     watch("CreateRole", Persistence, r#""req.roleName""#, None),
-    watch("UpdateAssumeRolePolicy", Persistence, r#""req.roleName""#, Some("'trust policy changed'")),
-    watch("CreatePolicyVersion", Persistence, r#""req.policyArn""#, Some("'new policy version'")),
-    watch("CreateFunction", Persistence, r#""req.functionName""#, Some(r#"'role ' || "req.role""#)),
-    watch("UpdateFunctionCode", Persistence, r#""req.functionName""#, Some("'code replaced'")),
+    watch("UpdateAssumeRolePolicy", Persistence, r#""req.roleName""#, Some(Note("'trust policy changed'"))),
+    watch("CreatePolicyVersion", Persistence, r#""req.policyArn""#, Some(Note("'new policy version'"))),
+    watch("CreateFunction", Persistence, r#""req.functionName""#, Some(Labelled("role", r#""req.role""#))),
+    watch("UpdateFunctionCode", Persistence, r#""req.functionName""#, Some(Note("'code replaced'"))),
     watch(
         "RunInstances",
         Persistence,
         r#""resp.instancesSet.items.instanceId""#,
-        Some(r#"nullif(concat_ws(' ', "req.instanceType", "req.instancesSet.items.imageId"), '')"#),
+        Some(Note(r#"nullif(concat_ws(' ', "req.instanceType", "req.instancesSet.items.imageId"), '')"#)),
     ),
     watch("CreateKeyPair", Persistence, r#""req.keyName""#, None),
     watch("ImportKeyPair", Persistence, r#""req.keyName""#, None),
@@ -60,9 +73,10 @@ pub(crate) static WATCHED: &[Watched] = &[
         "AuthorizeSecurityGroupIngress",
         Persistence,
         r#"coalesce("req.groupId", "req.groupName")"#,
-        Some(
-            r#"'from ' || coalesce("req.ipPermissions.items.ipRanges.items.cidrIp", "req.ipPermissions.items.ipv6Ranges.items.cidrIpv6")"#,
-        ),
+        Some(Labelled(
+            "from",
+            r#"coalesce("req.ipPermissions.items.ipRanges.items.cidrIp", "req.ipPermissions.items.ipv6Ranges.items.cidrIpv6")"#,
+        )),
     ),
     watch("GetObject", Data, r#"'s3://' || "req.bucketName" || '/' || "req.key""#, None),
     watch("GetSecretValue", Data, r#""req.secretId""#, None),
@@ -78,7 +92,7 @@ pub(crate) static WATCHED: &[Watched] = &[
     watch("StopLogging", Tampering, r#""req.name""#, None),
     watch("DeleteTrail", Tampering, r#""req.name""#, None),
     watch("UpdateTrail", Tampering, r#""req.name""#, None),
-    watch("PutEventSelectors", Tampering, r#""req.trailName""#, Some("'what is logged changed'")),
+    watch("PutEventSelectors", Tampering, r#""req.trailName""#, Some(Note("'what is logged changed'"))),
     watch("PutInsightSelectors", Tampering, r#""req.trailName""#, None),
     watch("DeleteEventDataStore", Tampering, r#""req.eventDataStore""#, None),
     watch("StopEventDataStoreIngestion", Tampering, r#""req.eventDataStore""#, None),
@@ -91,19 +105,32 @@ pub(crate) fn actions(section: Section) -> String {
 
 /// `CASE api WHEN 'CreateUser' THEN <target> … END`: the section's targets.
 pub(crate) fn target(section: Section) -> String {
-    case(section, |w| Some(w.target))
+    case(section, |w| Some(w.target.to_string()))
 }
 
 /// The section's details, the same way.
 pub(crate) fn detail(section: Section) -> String {
-    case(section, |w| w.detail)
+    case(section, |w| {
+        w.detail.map(|detail| match detail {
+            Name(name) | Note(name) => name.to_string(),
+            Labelled(label, name) => format!("'{label} ' || {name}"),
+        })
+    })
+}
+
+/// The names the section's details give, on their own.
+pub(crate) fn object(section: Section) -> String {
+    case(section, |w| match w.detail? {
+        Name(name) | Labelled(_, name) => Some(name.to_string()),
+        Note(_) => None,
+    })
 }
 
 fn in_section(section: Section) -> impl Iterator<Item = &'static Watched> {
     WATCHED.iter().filter(move |w| w.section == section)
 }
 
-fn case(section: Section, expression: impl Fn(&Watched) -> Option<&'static str>) -> String {
+fn case(section: Section, expression: impl Fn(&Watched) -> Option<String>) -> String {
     let arms: Vec<String> = in_section(section)
         .filter_map(|w| expression(w).map(|e| format!("WHEN '{}' THEN CAST({e} AS VARCHAR)", w.action)))
         .collect();

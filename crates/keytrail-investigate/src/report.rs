@@ -245,6 +245,10 @@ pub struct Finding {
     pub target: Option<String>,
     /// The rest that matters: the policy attached, the key created, the group joined, the CIDR opened…
     pub detail: Option<String>,
+    /// What the detail names, on its own (the key, the policy, the group, the CIDR), for tools
+    /// that act on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
 }
 
 /// Reads of one data resource (object, secret, parameter, KMS key).

@@ -125,10 +125,11 @@ const QUARANTINE: &str = r#"coalesce(e."req.policyArn" LIKE '%AWSCompromisedKeyQ
 /// Each call of a section of the catalog, with what it acted on.
 pub(crate) async fn findings(context: &SessionContext, section: Section) -> Result<Vec<Finding>> {
     let sql = format!(
-        "SELECT {FINDING}, api AS action, {target} AS target, {detail} AS detail
+        "SELECT {FINDING}, api AS action, {target} AS target, {detail} AS detail, {object} AS object
          FROM scope e WHERE api IN ({actions}) AND NOT {QUARANTINE} ORDER BY time, action, target",
         target = catalog::target(section),
         detail = catalog::detail(section),
+        object = catalog::object(section),
         actions = catalog::actions(section),
     );
     rows(context, &sql).await

@@ -73,6 +73,15 @@ fn a_stolen_key_is_investigated_and_contained_on_a_simulated_estate() {
         .iter()
         .map(|f| (f["action"].as_str().unwrap(), f["target"].as_str().unwrap_or_default()))
         .collect();
+    // What contain acts on is named on its own, not only inside the detail's words.
+    let objects: Vec<(&str, &str)> = report["persistence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| Some((f["action"].as_str()?, f["object"].as_str()?)))
+        .collect();
+    assert!(objects.contains(&("CreateAccessKey", backdoor_key)), "{objects:?}");
+    assert!(objects.contains(&("AttachUserPolicy", "arn:aws:iam::aws:policy/AdministratorAccess")), "{objects:?}");
     for action in ["CreateUser", "CreateAccessKey", "CreateLoginProfile", "AttachUserPolicy"] {
         assert!(
             persistence.iter().any(|(a, target)| *a == action && target.contains(backdoor_user)),
