@@ -19,17 +19,27 @@ use crate::schema::{Col, ColumnSet};
 
 type Text<'a> = Option<Cow<'a, str>>;
 
-/// The fields of a [`Record`] a read fills, one bit per field; the others are skipped.
+/// The fields of a [`Record`], and of the objects in it, a read fills: one bit per field (each
+/// object has its own range, at the offset it is declared with); the others are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fields(u64);
 
 impl Fields {
-    pub const ALL: Fields = Fields(u64::MAX);
-
     /// The fields the columns are computed from (`columns` with their sources, see
     /// [`ColumnSet::with_sources`]), and those that tell an event from other JSON.
     pub fn for_columns(columns: &ColumnSet) -> Fields {
-        Record::fields_for(columns)
+        Fields(
+            [
+                Record::fields_for(columns),
+                UserIdentity::fields_for(columns),
+                SessionContext::fields_for(columns),
+                SessionAttributes::fields_for(columns),
+                SessionIssuer::fields_for(columns),
+                TlsDetails::fields_for(columns),
+            ]
+            .iter()
+            .fold(0, |all, fields| all | fields.0),
+        )
     }
 
     fn contains(self, bit: u32) -> bool {
@@ -41,17 +51,19 @@ impl Fields {
 type WrongTypes = Vec<&'static str>;
 
 /// Declares a CloudTrail object: its struct, and how each field is filled from a JSON object.
-/// A field names its reader (the modules below), the columns computed from it (`always` for
-/// those that say whether a record is an event at all), and the keys it is read from:
-/// CloudTrail's, then the lowercase spelling some exporters write. A key met twice keeps its
-/// last value, as most JSON readers do.
-/// `read in part` objects also get `fields_for`, the [`Fields`] a set of columns needs; the
-/// others are always read whole.
+/// The object's fields take the bits of [`Fields`] from `at` on. A field names its reader (the
+/// modules below), the columns computed from it (`always` for those that say whether a record
+/// is an event at all), and the keys it is read from: CloudTrail's, then the lowercase
+/// spelling some exporters write. A key met twice keeps its last value, as most JSON readers
+/// do.
 macro_rules! cloudtrail_object {
-    (read in part $name:ident, $path:literal {
+    ($name:ident at $at:literal, $path:literal {
         $($field:ident: $kind:ident $(<$nested:ident>)?, $needed:tt, $($key:literal)|+;)*
     }) => {
-        cloudtrail_object!($name, $path { $($field: $kind $(<$nested>)?, $needed, $($key)|+;)* });
+        #[derive(Default)]
+        pub(crate) struct $name<'a> {
+            $(pub $field: cloudtrail_object!(@type $kind $(<$nested>)?),)*
+        }
 
         impl $name<'_> {
             fn fields_for(columns: &ColumnSet) -> Fields {
@@ -59,18 +71,10 @@ macro_rules! cloudtrail_object {
                 enum Field { $($field),* }
                 let mut bits = 0;
                 $(if cloudtrail_object!(@needed columns, $needed) {
-                    bits |= 1 << Field::$field as u32;
+                    bits |= 1 << ($at + Field::$field as u32);
                 })*
                 Fields(bits)
             }
-        }
-    };
-    ($name:ident, $path:literal {
-        $($field:ident: $kind:ident $(<$nested:ident>)?, $needed:tt, $($key:literal)|+;)*
-    }) => {
-        #[derive(Default)]
-        pub(crate) struct $name<'a> {
-            $(pub $field: cloudtrail_object!(@type $kind $(<$nested>)?),)*
         }
 
         impl<'de> Object<'de> for $name<'de> {
@@ -84,8 +88,9 @@ macro_rules! cloudtrail_object {
                 #[allow(non_camel_case_types)]
                 enum Field { $($field),* }
                 match key {
-                    $($($key)|+ if fields.contains(Field::$field as u32) => {
-                        self.$field = $kind::read$(::<$nested, _>)?(map, concat!($path, cloudtrail_object!(@first $($key)|+)), wrong)?;
+                    $($($key)|+ if fields.contains($at + Field::$field as u32) => {
+                        let path = concat!($path, cloudtrail_object!(@first $($key)|+));
+                        self.$field = $kind::read$(::<$nested, _>)?(map, path, fields, wrong)?;
                     })*
                     _ => {
                         map.next_value::<IgnoredAny>()?;
@@ -106,7 +111,7 @@ macro_rules! cloudtrail_object {
     (@first $first:literal $(| $rest:literal)*) => { $first };
 }
 
-cloudtrail_object!(read in part Record, "" {
+cloudtrail_object!(Record at 0, "" {
     event_version: text, [EventVersion], "eventVersion" | "eventversion";
     user_identity: object<UserIdentity>, [
         RelatedUser, UserName, UserId, UserEmail, UserIdentityType, UserIdentityArn,
@@ -153,39 +158,46 @@ cloudtrail_object!(read in part Record, "" {
     detail: raw, always, "detail";
 });
 
-cloudtrail_object!(UserIdentity, "userIdentity." {
-    kind: text, always, "type";
-    principal_id: text, always, "principalId" | "principalid";
-    arn: text, always, "arn";
-    account_id: text, always, "accountId" | "accountid";
-    access_key_id: text, always, "accessKeyId" | "accesskeyid";
-    user_name: text, always, "userName" | "username";
-    invoked_by: text, always, "invokedBy" | "invokedby";
-    session_context: object<SessionContext>, always, "sessionContext" | "sessioncontext";
+// The type decides how role sessions and Identity Center users are named; a role session is
+// named after its issuer.
+cloudtrail_object!(UserIdentity at 30, "userIdentity." {
+    kind: text, [UserIdentityType, UserName, UserEmail, RelatedUser], "type";
+    principal_id: text, [UserId, UserEmail, RelatedUser], "principalId" | "principalid";
+    arn: text, [UserIdentityArn], "arn";
+    account_id: text, [CloudAccountId], "accountId" | "accountid";
+    access_key_id: text, [UserIdentityAccessKeyId], "accessKeyId" | "accesskeyid";
+    user_name: text, [UserName, RelatedUser], "userName" | "username";
+    invoked_by: text, [UserIdentityInvokedBy], "invokedBy" | "invokedby";
+    session_context: object<SessionContext>, [
+        SessionIssuerType, SessionIssuerPrincipalId, SessionIssuerArn, SessionIssuerAccountId,
+        SessionMfaAuthenticated, SessionCreationDate, UserName, RelatedUser
+    ], "sessionContext" | "sessioncontext";
 });
 
-cloudtrail_object!(SessionContext, "userIdentity.sessionContext." {
-    attributes: object<SessionAttributes>, always, "attributes";
-    session_issuer: object<SessionIssuer>, always, "sessionIssuer" | "sessionissuer";
+cloudtrail_object!(SessionContext at 38, "userIdentity.sessionContext." {
+    attributes: object<SessionAttributes>, [SessionMfaAuthenticated, SessionCreationDate], "attributes";
+    session_issuer: object<SessionIssuer>, [
+        SessionIssuerType, SessionIssuerPrincipalId, SessionIssuerArn, SessionIssuerAccountId, UserName, RelatedUser
+    ], "sessionIssuer" | "sessionissuer";
 });
 
-cloudtrail_object!(SessionAttributes, "userIdentity.sessionContext.attributes." {
-    mfa_authenticated: flag_text, always, "mfaAuthenticated" | "mfaauthenticated";
-    creation_date: text, always, "creationDate" | "creationdate";
+cloudtrail_object!(SessionAttributes at 40, "userIdentity.sessionContext.attributes." {
+    mfa_authenticated: flag_text, [SessionMfaAuthenticated], "mfaAuthenticated" | "mfaauthenticated";
+    creation_date: text, [SessionCreationDate], "creationDate" | "creationdate";
 });
 
-cloudtrail_object!(SessionIssuer, "userIdentity.sessionContext.sessionIssuer." {
-    kind: text, always, "type";
-    principal_id: text, always, "principalId" | "principalid";
-    arn: text, always, "arn";
-    account_id: text, always, "accountId" | "accountid";
-    user_name: text, always, "userName" | "username";
+cloudtrail_object!(SessionIssuer at 42, "userIdentity.sessionContext.sessionIssuer." {
+    kind: text, [SessionIssuerType], "type";
+    principal_id: text, [SessionIssuerPrincipalId], "principalId" | "principalid";
+    arn: text, [SessionIssuerArn], "arn";
+    account_id: text, [SessionIssuerAccountId], "accountId" | "accountid";
+    user_name: text, [UserName, RelatedUser], "userName" | "username";
 });
 
-cloudtrail_object!(TlsDetails, "tlsDetails." {
-    tls_version: text, always, "tlsVersion" | "tlsversion";
-    cipher_suite: text, always, "cipherSuite" | "ciphersuite";
-    client_provided_host_header: text, always, "clientProvidedHostHeader" | "clientprovidedhostheader";
+cloudtrail_object!(TlsDetails at 47, "tlsDetails." {
+    tls_version: text, [TlsVersion, TlsVersionProtocol], "tlsVersion" | "tlsversion";
+    cipher_suite: text, [TlsCipher], "cipherSuite" | "ciphersuite";
+    client_provided_host_header: text, [TlsClientServerName], "clientProvidedHostHeader" | "clientprovidedhostheader";
 });
 
 /// A record together with the paths of the values it had of the wrong type.
@@ -435,6 +447,7 @@ mod text {
     pub fn read<'de, A: MapAccess<'de>>(
         map: &mut A,
         path: &'static str,
+        _: Fields,
         wrong: &mut WrongTypes,
     ) -> Result<Text<'de>, A::Error> {
         Ok(match map.next_value_seed(ScalarSeed)? {
@@ -455,6 +468,7 @@ mod flag {
     pub fn read<'de, A: MapAccess<'de>>(
         map: &mut A,
         path: &'static str,
+        _: Fields,
         wrong: &mut WrongTypes,
     ) -> Result<Option<bool>, A::Error> {
         Ok(match map.next_value_seed(ScalarSeed)? {
@@ -478,6 +492,7 @@ mod flag_text {
     pub fn read<'de, A: MapAccess<'de>>(
         map: &mut A,
         path: &'static str,
+        _: Fields,
         wrong: &mut WrongTypes,
     ) -> Result<Text<'de>, A::Error> {
         Ok(match map.next_value_seed(ScalarSeed)? {
@@ -499,6 +514,7 @@ mod raw {
     pub fn read<'de, A: MapAccess<'de>>(
         map: &mut A,
         _: &'static str,
+        _: Fields,
         _: &mut WrongTypes,
     ) -> Result<Option<LazyValue<'de>>, A::Error> {
         map.next_value::<Option<LazyValue<'de>>>()
@@ -509,7 +525,12 @@ mod raw {
 mod present {
     use super::*;
 
-    pub fn read<'de, A: MapAccess<'de>>(map: &mut A, _: &'static str, _: &mut WrongTypes) -> Result<bool, A::Error> {
+    pub fn read<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        _: &'static str,
+        _: Fields,
+        _: &mut WrongTypes,
+    ) -> Result<bool, A::Error> {
         Ok(map.next_value::<Option<IgnoredAny>>()?.is_some())
     }
 }
@@ -522,13 +543,15 @@ mod object {
     pub fn read<'de, T: Object<'de>, A: MapAccess<'de>>(
         map: &mut A,
         path: &'static str,
+        fields: Fields,
         wrong: &mut WrongTypes,
     ) -> Result<Option<T>, A::Error> {
-        map.next_value_seed(NestedSeed { path, wrong, object: std::marker::PhantomData })
+        map.next_value_seed(NestedSeed { path, fields, wrong, object: std::marker::PhantomData })
     }
 
     struct NestedSeed<'w, T> {
         path: &'static str,
+        fields: Fields,
         wrong: &'w mut WrongTypes,
         object: std::marker::PhantomData<T>,
     }
@@ -549,7 +572,7 @@ mod object {
         }
 
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            fill_object(map, Fields::ALL, self.wrong).map(Some)
+            fill_object(map, self.fields, self.wrong).map(Some)
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
