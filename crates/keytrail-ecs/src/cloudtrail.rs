@@ -209,7 +209,7 @@ pub(crate) struct ReadRecord<'a> {
 impl<'a> Record<'a> {
     /// Reads one record: a JSON object, and nothing after it.
     pub fn parse(json: &'a str, fields: Fields) -> sonic_rs::Result<ReadRecord<'a>> {
-        let mut de = sonic_rs::Deserializer::from_str(json);
+        let mut de = strings_lossy(json);
         let mut wrong_types = WrongTypes::new();
         let record = RecordSeed { fields, wrong: &mut wrong_types }.deserialize(&mut de)?;
         de.end()?;
@@ -217,12 +217,19 @@ impl<'a> Record<'a> {
     }
 }
 
+/// A reader of the text whose strings keep an escaped lone UTF-16 surrogate (`"\ud800"`) as
+/// U+FFFD instead of failing: skipping a value accepts one, so reading it must too, or a read
+/// that skips a field would keep an event that a read of the field refuses.
+fn strings_lossy(text: &str) -> sonic_rs::Deserializer<sonic_rs::Read<'_>> {
+    sonic_rs::Deserializer::from_str(text).utf8_lossy()
+}
+
 /// A CloudTrail delivery file, `{"Records":[…]}`, in one pass over its text: `each` gets
 /// every record as it is read, and returns false to stop. Returns whether the text was read
 /// to its end as a delivery file. A second `Records` key stops the read, since which list
 /// holds the events is then unclear.
 pub(crate) fn parse_delivery<'a>(text: &'a str, fields: Fields, each: &mut dyn FnMut(ReadRecord<'a>) -> bool) -> bool {
-    let mut de = sonic_rs::Deserializer::from_str(text);
+    let mut de = strings_lossy(text);
     de.deserialize_map(DeliveryVisitor { fields, each }).is_ok() && de.end().is_ok()
 }
 

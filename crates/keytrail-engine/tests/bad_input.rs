@@ -59,6 +59,13 @@ fn cases(dir: &Path) -> Vec<(&'static str, usize, &'static str)> {
     write(dir, "h-invalid-ip.json", records(&[event("ListUsers", "253.252.51.07")]).as_bytes());
     write(dir, "i-garbage.json", b"\xff\xfe not json, not even UTF-8");
     write(dir, "j-bad-time.json", records(&[good.replace("2024-05-01T10:00:00Z", "yesterday")]).as_bytes());
+    // An escaped lone surrogate, in a field `count(*)` skips and the check below reads: read or
+    // skipped, the event stays.
+    write(
+        dir,
+        "k-lone-surrogate.json",
+        records(&[good.replace("iam.amazonaws.com", r"iam\ud800.amazonaws.com")]).as_bytes(),
+    );
     vec![
         ("a-good.json.gz", 3, ""),
         ("b-truncated.json.gz", 0, "corrupt gzip"),
@@ -71,6 +78,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, usize, &'static str)> {
         ("h-invalid-ip.json", 1, ""),
         ("i-garbage.json", 0, "invalid UTF-8"),
         ("j-bad-time.json", 1, ""),
+        ("k-lone-surrogate.json", 1, ""),
     ]
 }
 
