@@ -135,31 +135,27 @@ struct ObjectErrors<'r> {
 
 impl ObjectErrors<'_> {
     fn add(&mut self, error: DecodeError) {
-        self.any = true;
-        let error = self.located(error.position, error.message);
-        if self.strict {
-            self.first.get_or_insert(error);
-        } else {
-            self.report.record(error);
-        }
+        let error = ReadError { object: self.name.to_string(), position: error.position, message: error.message };
+        self.keep(error, ReadReport::record);
     }
 
     /// The values of the wrong type in the record at `position`, left empty in its event.
     fn wrong_types(&mut self, position: Position, event: &EcsEvent<'_>) {
         for path in event.wrong_types() {
-            self.any = true;
             let message = format!("{path} has a value of the wrong type; left empty, the event is kept");
-            let error = self.located(Some(position), message);
-            if self.strict {
-                self.first.get_or_insert(error);
-            } else {
-                self.report.record_value_left_empty(error);
-            }
+            let error = ReadError { object: self.name.to_string(), position: Some(position), message };
+            self.keep(error, ReadReport::record_value_left_empty);
         }
     }
 
-    fn located(&self, position: Option<Position>, message: String) -> ReadError {
-        ReadError { object: self.name.to_string(), position, message }
+    /// Counts the error with `count`, or in strict mode keeps the first to stop the read.
+    fn keep(&mut self, error: ReadError, count: fn(&ReadReport, ReadError)) {
+        self.any = true;
+        if self.strict {
+            self.first.get_or_insert(error);
+        } else {
+            count(self.report, error);
+        }
     }
 }
 
