@@ -247,7 +247,7 @@ impl<'a> Visitor<'a> for DeliveryVisitor<'_, 'a> {
 
     fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
         let mut read = false;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = map.next_key_seed(BorrowedStr)? {
             if key != "Records" {
                 map.next_value::<IgnoredAny>()?;
             } else if read {
@@ -328,7 +328,7 @@ fn fill_object<'de, T: Object<'de>, A: MapAccess<'de>>(
     wrong: &mut WrongTypes,
 ) -> Result<T, A::Error> {
     let mut object = T::default();
-    while let Some(key) = map.next_key_seed(KeySeed)? {
+    while let Some(key) = map.next_key_seed(BorrowedStr)? {
         object.fill(&key, &mut map, fields, wrong)?;
     }
     Ok(object)
@@ -347,10 +347,11 @@ trait Object<'de>: Default {
     ) -> Result<(), A::Error>;
 }
 
-/// A key, borrowed from the text unless it holds escapes.
-struct KeySeed;
+/// A string (a key, a text field of a resource), borrowed from the text unless it holds
+/// escapes.
+struct BorrowedStr;
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
+impl<'de> DeserializeSeed<'de> for BorrowedStr {
     type Value = Cow<'de, str>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -358,11 +359,11 @@ impl<'de> DeserializeSeed<'de> for KeySeed {
     }
 }
 
-impl<'de> Visitor<'de> for KeySeed {
+impl<'de> Visitor<'de> for BorrowedStr {
     type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
+        f.write_str("a string")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
@@ -371,6 +372,10 @@ impl<'de> Visitor<'de> for KeySeed {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -563,6 +568,14 @@ mod object {
         object: std::marker::PhantomData<T>,
     }
 
+    impl<T> NestedSeed<'_, T> {
+        /// Anything but an object or null: noted, and the object left absent.
+        fn wrong_type(self) -> Option<T> {
+            self.wrong.push(self.path);
+            None
+        }
+    }
+
     impl<'de, T: Object<'de>> DeserializeSeed<'de> for NestedSeed<'_, T> {
         type Value = Option<T>;
 
@@ -592,38 +605,31 @@ mod object {
 
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
             IgnoredAny.visit_seq(seq)?;
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
 
         fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
 
         fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
 
         fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
 
         fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
 
         fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
 
         fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            self.wrong.push(self.path);
-            Ok(None)
+            Ok(self.wrong_type())
         }
     }
 }
@@ -644,27 +650,7 @@ fn borrowed_text<'de: 'a, 'a, D: Deserializer<'de>>(deserializer: D) -> Result<T
     struct Borrowed<'a>(Cow<'a, str>);
     impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_str(BorrowedVisitor).map(Borrowed)
-        }
-    }
-    struct BorrowedVisitor;
-    impl<'de> Visitor<'de> for BorrowedVisitor {
-        type Value = Cow<'de, str>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a string")
-        }
-
-        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-            Ok(Cow::Borrowed(v))
-        }
-
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(v.to_string()))
-        }
-
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Cow::Owned(v))
+            BorrowedStr.deserialize(deserializer).map(Borrowed)
         }
     }
     Ok(Option::<Borrowed<'a>>::deserialize(deserializer)?.map(|b| b.0))
