@@ -202,7 +202,8 @@ async fn run_detection(
             let data_end = store.span.map_or(i64::MAX, |s| s.1);
             // An aggregate row's evidence is its run's window, clipped to the data.
             let evidence = |row: &esql::EsqlRow| {
-                row.event_time.map_or(((row.run_time - lookback).max(data_start), row.run_time.min(data_end)), |t| (t, t))
+                row.event_time
+                    .map_or(((row.run_time - lookback).max(data_start), row.run_time.min(data_end)), |t| (t, t))
             };
             let rows: Vec<_> = rows.into_iter().filter(|row| row.run_time >= baseline_end).collect();
             let texts: Vec<String> =

@@ -112,7 +112,12 @@ fn schedule(random: &mut SmallRng) -> Schedule {
         _ => interval + 1,
     };
     let history = from + random.random_range(1..4) * interval + random.random_range(0..2) * 17;
-    Schedule { interval: interval * 1_000, from: from * 1_000, history: history * 1_000, max_signals: random.random_range(1..6) }
+    Schedule {
+        interval: interval * 1_000,
+        from: from * 1_000,
+        history: history * 1_000,
+        max_signals: random.random_range(1..6),
+    }
 }
 
 fn rule(id: &str, kind: &str, schedule: &Schedule, body: &str) -> String {
@@ -207,7 +212,11 @@ fn text(value: &Value) -> String {
 fn identity(alert: &Alert) -> String {
     match alert.rule.rule_type.get_ref().as_str() {
         "query" => text(alert.field("event.id").unwrap()),
-        "new_terms" => format!("{} {}", text(alert.field("event.id").unwrap()), text(alert.field("kibana.alert.new_terms").unwrap())),
+        "new_terms" => format!(
+            "{} {}",
+            text(alert.field("event.id").unwrap()),
+            text(alert.field("kibana.alert.new_terms").unwrap())
+        ),
         _ => serde_json::to_string(&alert.fields).unwrap(),
     }
 }
@@ -293,7 +302,8 @@ async fn the_backfill_raises_what_a_literal_replay_of_the_runs_raises() {
         assert_eq!(rules.detections.len(), texts.len());
         let store = store_of(&events, &rules).await;
 
-        let backfill = hunt(&store, &rules.detections, &HuntOptions { no_baseline: true, ..HuntOptions::default() }).await;
+        let backfill =
+            hunt(&store, &rules.detections, &HuntOptions { no_baseline: true, ..HuntOptions::default() }).await;
         let (first, last) = store.span.unwrap();
         let mut runs: Vec<i64> = (0..).map(|k| last - k * schedule.interval).take_while(|&t| t >= first).collect();
         runs.reverse();
@@ -330,7 +340,8 @@ async fn the_backfill_raises_what_a_literal_replay_of_the_runs_raises() {
             let outcome = backfill.rules.iter().find(|r| r.name == name).unwrap();
             assert!(outcome.error.is_none(), "seed {seed} {name}: {:?}", outcome.error);
             if got != expected || outcome.capped != expected_capped {
-                let differs = got.iter().zip(&expected).position(|(g, e)| g != e).unwrap_or(got.len().min(expected.len()));
+                let differs =
+                    got.iter().zip(&expected).position(|(g, e)| g != e).unwrap_or(got.len().min(expected.len()));
                 panic!(
                     "seed {seed}, rule {name}:\n{text}\nfirst difference at alert {differs}: backfill {:?}, replay {:?}\n\
                      capped: backfill {}, replay {expected_capped}\nruns: {runs:?}",
