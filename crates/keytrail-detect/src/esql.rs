@@ -8,12 +8,12 @@ use datafusion::arrow::datatypes::TimestampMillisecondType;
 use datafusion::catalog::default_table_source::provider_as_source;
 use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, col, lit};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::scalar::ScalarValue;
 
 use crate::alert::row_fields;
 use crate::schedule::RunGrid;
-use crate::store::{EventStore, TIMESTAMP};
+use crate::store::{EventStore, TIMESTAMP, window_time};
 
 /// A result row: the run that produced it and its fields.
 pub struct EsqlRow {
@@ -28,31 +28,36 @@ fn input(store: &EventStore) -> Result<LogicalPlan> {
     LogicalPlanBuilder::scan(keytrail_engine::TABLE_NAME, provider_as_source(Arc::new(table)), None)?.build()
 }
 
-fn millis(time: i64) -> datafusion::logical_expr::Expr {
+fn millis(time: i64) -> Expr {
     lit(ScalarValue::TimestampMillisecond(Some(time), Some("UTC".into())))
 }
 
-/// One run at `now` over `(now − lookback, now]`.
+/// One run at `now` over the events whose `window_field` (else `@timestamp`) is in
+/// `(now − lookback, now]`.
 pub async fn run_once(
     store: &EventStore,
     query: &keytrail_esql::Query,
     now: i64,
     lookback_ms: i64,
+    window_field: &str,
 ) -> Result<Vec<EsqlRow>> {
+    let time = window_time(window_field);
     let window = LogicalPlanBuilder::from(input(store)?)
-        .filter(col(TIMESTAMP).gt(millis(now - lookback_ms)).and(col(TIMESTAMP).lt_eq(millis(now))))?
+        .filter(time.clone().gt(millis(now - lookback_ms)).and(time.lt_eq(millis(now))))?
         .build()?;
     let options = keytrail_esql::PlanOptions::at(millis(now));
     let plan = query.plan(window, &options).map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
     rows(plan, |_, _| Some(now)).await
 }
 
-/// Every run of `grid`, in one plan.
+/// Every run of `grid`, in one plan, each over the events whose `window_field` (else
+/// `@timestamp`) is in its window.
 pub async fn run_backfill(
     store: &EventStore,
     query: &keytrail_esql::Query,
     grid: &RunGrid,
     lookback_ms: i64,
+    window_field: &str,
 ) -> Result<Vec<EsqlRow>> {
     let window = keytrail_esql::Window {
         runs_first: grid.first_run(),
@@ -60,7 +65,9 @@ pub async fn run_backfill(
         runs: grid.runs(),
         lookback_ms,
     };
-    let plan = query.plan_windowed(input(store)?, &window).map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
+    let plan = query
+        .plan_windowed(input(store)?, &window, window_time(window_field))
+        .map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
     rows(plan, |batch, row| {
         let runs =
             batch.column_by_name(keytrail_esql::RUN_TIME_COLUMN)?.as_primitive_opt::<TimestampMillisecondType>()?;

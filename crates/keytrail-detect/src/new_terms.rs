@@ -1,10 +1,9 @@
 //! `new_terms`: a combination of field values alerts the first time it appears in a run's
 //! window when it did not appear in the history window before it.
 //!
-//! Backfilled without replaying runs: a run at t sees the window (t − lookback, t] and the
-//! history (t − history, t − lookback] before it. For one value combination with occurrences
+//! Backfilled without replaying runs: for one value combination with occurrences
 //! o₁ < o₂ < …, occurrence oᵢ (previous one p) is the window's first occurrence with an
-//! empty history exactly for the runs t with p ≤ t − history, oᵢ ≤ t < oᵢ + lookback.
+//! empty history exactly for the runs t with p < t − history, oᵢ ≤ t ≤ oᵢ + lookback.
 //! The alert belongs to the earliest such run on the grid; later runs that see the same
 //! occurrence raise the same alert, reported once.
 
@@ -71,7 +70,8 @@ fn combinations<'v>(fields: impl Iterator<Item = &'v [String]>) -> Vec<String> {
 }
 
 /// For each matched event and value combination: the range of run times that would alert
-/// on it, `(event, key, earliest, latest)`.
+/// on it, `(event, key, earliest, latest)`. Runs and history windows select events by their
+/// window time, as Elastic's searches do by the rule's timestamp field.
 pub fn new_occurrences(
     events: &[EventRef],
     keys: &[Vec<Vec<String>>],
@@ -82,21 +82,21 @@ pub fn new_occurrences(
         .iter()
         .flat_map(|event| keys[event.batch][event.row].iter().map(move |key| (key.as_str(), *event)))
         .collect();
-    occurrences.sort_by(|a, b| a.0.cmp(b.0).then(a.1.time.cmp(&b.1.time)));
+    occurrences.sort_by(|a, b| a.0.cmp(b.0).then(a.1.window_time.cmp(&b.1.window_time)));
     let mut found = Vec::new();
     let mut previous: Option<(&str, i64)> = None;
     for (key, event) in occurrences {
         let earliest = match previous {
             Some((previous_key, previous_time)) if previous_key == key => {
-                event.time.max(previous_time + history_ms)
+                event.window_time.max(previous_time + history_ms + 1)
             }
-            _ => event.time,
+            _ => event.window_time,
         };
-        let latest = event.time + lookback_ms - 1;
+        let latest = event.window_time + lookback_ms;
         if earliest <= latest {
             found.push((event, key.to_string(), earliest, latest));
         }
-        previous = Some((key, event.time));
+        previous = Some((key, event.window_time));
     }
     found
 }
@@ -106,7 +106,7 @@ mod tests {
     use super::*;
 
     fn at(time: i64) -> EventRef {
-        EventRef { batch: 0, row: time as usize, time }
+        EventRef { batch: 0, row: time as usize, time, window_time: time }
     }
 
     #[test]
@@ -116,11 +116,11 @@ mod tests {
         let found = new_occurrences(&events, &keys, 100, 10);
         let times: Vec<_> = found.iter().map(|(e, _, low, high)| (e.time, *low, *high)).collect();
         // 5 and 50 follow within the history; 200 comes 150 after 50, more than 100.
-        assert_eq!(times, [(0, 0, 9), (200, 200, 209)]);
-        // An occurrence 95 after the previous one can still be new for a run 5 later.
+        assert_eq!(times, [(0, 0, 10), (200, 200, 210)]);
+        // An occurrence 95 after the previous one can still be new for a run 6 later.
         let found = new_occurrences(&[at(0), at(95)], &keys, 100, 10);
         let times: Vec<_> = found.iter().map(|(e, _, low, high)| (e.time, *low, *high)).collect();
-        assert_eq!(times, [(0, 0, 9), (95, 100, 104)]);
+        assert_eq!(times, [(0, 0, 10), (95, 101, 105)]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `new_terms` rules. The KQL compiles to one physical expression, evaluated directly on
 //! the store's slices for the actions the rule names.
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::TimestampMillisecondType;
 use datafusion::common::DFSchema;
@@ -32,28 +32,34 @@ pub fn matching(store: &EventStore, query: &keytrail_kql::Query) -> Result<Vec<R
     Ok(matched)
 }
 
-/// A matched event: where it is and when it happened.
+/// A matched event: where it is, when it happened, and when the rule's runs see it.
 #[derive(Debug, Clone, Copy)]
 pub struct EventRef {
     pub batch: usize,
     pub row: usize,
+    /// `@timestamp`: the alert's evidence.
     pub time: i64,
+    /// The rule's timestamp field, or `@timestamp` where that is null: what places the event
+    /// in a run's window.
+    pub window_time: i64,
 }
 
-/// Every matched event with its time, in time order.
-pub fn events_in_time_order(batches: &[RecordBatch]) -> Result<Vec<EventRef>> {
+/// Every matched event with its times, in the order of `window_field` (the rule's timestamp
+/// field, falling back to `@timestamp`).
+pub fn events_in_time_order(batches: &[RecordBatch], window_field: &str) -> Result<Vec<EventRef>> {
     let mut events = Vec::new();
     for (batch_index, batch) in batches.iter().enumerate() {
         let times = batch.column_by_name(TIMESTAMP).ok_or_else(|| DataFusionError::Internal("no @timestamp".into()))?;
         let times = times.as_primitive::<TimestampMillisecondType>();
-        events.extend(
-            times
-                .iter()
-                .enumerate()
-                .filter_map(|(row, time)| time.map(|time| EventRef { batch: batch_index, row, time })),
-        );
+        let window_times =
+            batch.column_by_name(window_field).and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>());
+        events.extend(times.iter().enumerate().filter_map(|(row, time)| {
+            let time = time?;
+            let window_time = window_times.filter(|w| w.is_valid(row)).map_or(time, |w| w.value(row));
+            Some(EventRef { batch: batch_index, row, time, window_time })
+        }));
     }
-    events.sort_by_key(|event| event.time);
+    events.sort_by_key(|event| (event.window_time, event.time));
     Ok(events)
 }
 

@@ -10,17 +10,27 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::functions::expr_fn::coalesce;
+use datafusion::logical_expr::{Expr, ident};
 use datafusion::prelude::SessionContext;
 
 pub const ACTION: &str = "event.action";
 pub const TIMESTAMP: &str = "@timestamp";
+pub const INGESTED: &str = "event.ingested";
+
+/// What places an event in a rule's run windows: the rule's timestamp field, or `@timestamp`
+/// where that is null (Elastic falls back to it unless `timestamp_override_fallback_disabled`).
+pub fn window_time(field: &str) -> Expr {
+    if field == TIMESTAMP { ident(TIMESTAMP) } else { coalesce(vec![ident(field), ident(TIMESTAMP)]) }
+}
 
 pub struct EventStore {
     /// Every event with a time, sorted by action, then time.
     events: RecordBatch,
     /// Each action's rows in `events`.
     actions: HashMap<String, (usize, usize)>,
-    /// First and last event time.
+    /// The first event time, and the last time an event was seen: its time or, when later,
+    /// its delivery (`event.ingested`), so that the last runs see the last deliveries.
     pub span: Option<(i64, i64)>,
     /// Events left out because their time could not be read.
     pub untimed: usize,
@@ -60,6 +70,11 @@ impl EventStore {
             None => Some((t, t)),
             Some((low, high)) => Some((low.min(t), high.max(t))),
         });
+        let last_delivery = timed
+            .column_by_name(INGESTED)
+            .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+            .and_then(|ingested| datafusion::arrow::compute::max(ingested));
+        let span = span.map(|(first, last)| (first, last.max(last_delivery.unwrap_or(last))));
 
         let actions_column = timed
             .column(action_index)

@@ -4,7 +4,9 @@
 //! ```text
 //! # what the case shows
 //! --- rule                 the rule file (TOML), or `--- rule builtin:<name>` for a built-in one
-//! --- events               raw CloudTrail events, one a line
+//! --- events [NAME]        raw CloudTrail events, one a line, in a file named NAME
+//!                          (default events.jsonl; a CloudTrail log file name gives the
+//!                          events its delivery time); several sections make several files
 //! --- options              optional: now = <time>, no_baseline, since/until = <time>
 //! --- alerts FIELD...      one line an alert: run time, then each FIELD's value (- if absent)
 //! ```
@@ -22,7 +24,8 @@ use keytrail_source::{DiscoverOptions, Sources};
 struct Case {
     path: PathBuf,
     rule: String,
-    events: String,
+    /// Each file's name and text.
+    events: Vec<(String, String)>,
     options: String,
     fields: Vec<String>,
     alerts: String,
@@ -33,7 +36,7 @@ fn parse_case(path: &Path) -> Case {
     let mut case = Case {
         path: path.to_path_buf(),
         rule: String::new(),
-        events: String::new(),
+        events: Vec::new(),
         options: String::new(),
         fields: Vec::new(),
         alerts: String::new(),
@@ -49,6 +52,7 @@ fn parse_case(path: &Path) -> Case {
                     let stem = builtin.strip_prefix("builtin:").expect("--- rule builtin:<name>");
                     case.rule = keytrail_rules::builtin_text(stem).expect("a built-in rule").to_string();
                 }
+                ("events", name) => case.events.push((name.unwrap_or("events.jsonl").to_string(), String::new())),
                 _ => {}
             }
             continue;
@@ -56,7 +60,7 @@ fn parse_case(path: &Path) -> Case {
         let target = match section.as_str() {
             "head" => continue,
             "rule" => &mut case.rule,
-            "events" => &mut case.events,
+            "events" => &mut case.events.last_mut().expect("an events section").1,
             "options" => &mut case.options,
             "alerts" => &mut case.alerts,
             other => panic!("{}: unknown section '{other}'", path.display()),
@@ -105,9 +109,13 @@ async fn run_case(case: &Case) -> String {
     assert!(rules.problems.is_empty(), "{}: {:?}", case.path.display(), rules.problems);
 
     let dir = tempfile::tempdir().unwrap();
-    let events = dir.path().join("events.jsonl");
-    std::fs::write(&events, &case.events).unwrap();
-    let sources = Sources::discover(&[events.display().to_string()], &DiscoverOptions::default()).await.unwrap();
+    let mut files = Vec::new();
+    for (name, text) in &case.events {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        files.push(file.display().to_string());
+    }
+    let sources = Sources::discover(&files, &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
     let context = session(sources, networks(), schema, ReadOptions::default(), report.clone()).unwrap();
     let store = EventStore::read(&context).await.unwrap();

@@ -29,6 +29,8 @@ pub struct EcsEvent<'a> {
     fields: Fields,
     /// JSON paths of the record's values that had the wrong type and were left empty.
     wrong_types: Vec<&'static str>,
+    /// When the object the records come from was delivered (epoch ms), for `event.ingested`.
+    delivered_at: Option<i64>,
 }
 
 impl Default for EcsEvent<'_> {
@@ -42,7 +44,27 @@ impl<'a> EcsEvent<'a> {
     pub fn with_columns(wanted: ColumnSet) -> EcsEvent<'a> {
         let wanted = wanted.with_sources();
         let fields = Fields::for_columns(&wanted);
-        EcsEvent { values: vec![Value::Null; COLUMN_COUNT], wanted, fields, wrong_types: Vec::new() }
+        EcsEvent {
+            values: vec![Value::Null; COLUMN_COUNT],
+            wanted,
+            fields,
+            wrong_types: Vec::new(),
+            delivered_at: None,
+        }
+    }
+
+    /// Sets when the object whose records follow was delivered (epoch ms; `None` when unknown).
+    pub fn set_delivered_at(&mut self, delivered_at: Option<i64>) {
+        self.delivered_at = delivered_at;
+    }
+
+    /// `event.ingested`, unless the record carried it (an ECS document may): the delivery
+    /// time, else `@timestamp`, as an event read without one was ingested when it happened.
+    pub(crate) fn fill_ingested(&mut self) {
+        if self.wants(Col::EventIngested) && *self.get(Col::EventIngested) == Value::Null {
+            let ingested = self.delivered_at.map_or_else(|| self.get(Col::Timestamp).clone(), Value::Time);
+            self.values[Col::EventIngested as usize] = ingested;
+        }
     }
 
     /// Empties the event for the next record, keeping its allocation.

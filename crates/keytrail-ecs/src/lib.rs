@@ -57,18 +57,24 @@ pub fn normalize_into<'a>(json: &'a str, enrichment: &'a Enrichment, event: &mut
         match normalize::parse(text, event.fields())? {
             Parsed::CloudTrail(record) => {
                 normalize::normalize(*record, event);
-                enrichment.apply(event);
+                complete(event, enrichment);
                 return Ok(());
             }
             Parsed::Ecs => {
                 ecs_doc::read(text, event)?;
-                enrichment.apply(event);
+                complete(event, enrichment);
                 return Ok(());
             }
             Parsed::Envelope(detail) => text = detail,
         }
     }
     Err("envelopes nested too deep".into())
+}
+
+/// What an event gets after its record is read: the enrichment, and `event.ingested`.
+fn complete<'a>(event: &mut EcsEvent<'a>, enrichment: &'a Enrichment) {
+    enrichment.apply(event);
+    event.fill_ingested();
 }
 
 /// How far [`normalize_delivery`] read.
@@ -98,7 +104,7 @@ pub fn normalize_delivery<'a>(
         }
         event.clear();
         normalize::normalize(read, event);
-        enrichment.apply(event);
+        complete(event, enrichment);
         emit(event);
         emitted += 1;
         true
@@ -171,6 +177,37 @@ mod tests {
         let (none, _) = one_pass(&delivery(), ColumnSet::default());
         assert_eq!(none.len(), RECORDS.len());
         assert!(none.iter().flatten().all(|v| *v == Value::Null));
+    }
+
+    #[test]
+    fn event_ingested_is_the_delivery_time_else_the_event_time() {
+        let enrichment = Enrichment::default();
+        let mut columns = ColumnSet::default();
+        columns.insert(Col::EventIngested);
+        let millis = |value: &Value<'_>| match value {
+            Value::Time(millis) => Some(*millis),
+            _ => None,
+        };
+        let ingested = |delivered_at: Option<i64>, json: &str| {
+            let mut event = EcsEvent::with_columns(columns);
+            event.set_delivered_at(delivered_at);
+            normalize_into(json, &enrichment, &mut event).unwrap();
+            millis(event.get(Col::EventIngested))
+        };
+        let event_time = Some(1_704_164_645_000);
+        assert_eq!(ingested(None, RECORDS[0]), event_time, "NDJSON or stdin: ingested when it happened");
+        assert_eq!(ingested(Some(1_704_165_000_000), RECORDS[0]), Some(1_704_165_000_000));
+        let document =
+            r#"{"@timestamp":"2024-01-02T03:04:05Z","event":{"action":"A","ingested":"2024-01-02T03:20:00Z"}}"#;
+        assert_eq!(ingested(Some(1), document), Some(1_704_165_600_000), "a document keeps its own");
+        assert_eq!(ingested(None, r#"{"@timestamp":"2024-01-02T03:04:05Z"}"#), event_time);
+
+        let mut event = EcsEvent::with_columns(columns);
+        event.set_delivered_at(Some(1_704_165_000_000));
+        let mut times = Vec::new();
+        let text = delivery();
+        normalize_delivery(&text, &enrichment, &mut event, &mut |e| times.push(millis(e.get(Col::EventIngested))));
+        assert_eq!(times, vec![Some(1_704_165_000_000); RECORDS.len()]);
     }
 
     #[test]

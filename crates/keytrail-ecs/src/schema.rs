@@ -54,6 +54,7 @@ macro_rules! columns {
 
 columns! {
     Timestamp => "@timestamp", Time, "When the call happened (eventTime).";
+    EventIngested => "event.ingested", Time, "When the event was delivered: its log file's S3 LastModified, else the time in the file's name; @timestamp for files not named like CloudTrail's (NDJSON) and stdin.";
     EventAction => "event.action", Str, "The API call, as CloudTrail names it (eventName).";
     EventProvider => "event.provider", Str, "The service that received the call (eventSource), e.g. sts.amazonaws.com.";
     EventId => "event.id", Str, "CloudTrail's unique id of the event (eventID).";
@@ -192,6 +193,8 @@ impl ColumnSet {
                 | Col::SourceGeoCountryName
                 | Col::SourceGeoCityName
                 | Col::ThreatFeedName => self.insert(Col::SourceIp),
+                // Without a delivery time, an event was ingested when it happened.
+                Col::EventIngested => self.insert(Col::Timestamp),
                 _ => {}
             }
         }

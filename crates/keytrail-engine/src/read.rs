@@ -7,7 +7,7 @@ use keytrail_decode::{DecodeError, Position, decompress, frame, utf8_prefix};
 use keytrail_ecs::{
     BatchBuilder, Col, ColumnSet, DeliveryRead, EcsEvent, Enrichment, Value, normalize_delivery, normalize_into,
 };
-use keytrail_source::TimeRange;
+use keytrail_source::{SourceObject, TimeRange};
 
 use crate::report::{ReadError, ReadReport};
 
@@ -49,10 +49,11 @@ impl ObjectReader {
     }
 
     /// Appends the object's events to `builder`, reporting what it skips. In strict mode the
-    /// first error is returned instead. `name` is only formatted when there is an error.
+    /// first error is returned instead. The object's name is only formatted when there is an
+    /// error, and only parsed for its delivery time when the read wants `event.ingested`.
     pub fn read(
         &mut self,
-        name: &dyn fmt::Display,
+        object: &SourceObject,
         bytes: &[u8],
         builder: &mut BatchBuilder,
         enrichment: &Enrichment,
@@ -60,7 +61,7 @@ impl ObjectReader {
         report: &ReadReport,
     ) -> Result<(), ReadError> {
         report.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let mut errors = ObjectErrors { name, strict: options.strict, report, first: None, any: false };
+        let mut errors = ObjectErrors { name: object, strict: options.strict, report, first: None, any: false };
 
         let (text, damage) = decompress(bytes, &mut self.text);
         if let Some(damage) = damage {
@@ -74,6 +75,9 @@ impl ObjectReader {
         let bounded = !range.is_unbounded();
         let mut events = 0u64;
         let mut event = EcsEvent::with_columns(self.columns);
+        if event.wants(Col::EventIngested) {
+            event.set_delivered_at(object.delivered_at());
+        }
         let mut index = 0;
         let mut append = |event: &EcsEvent<'_>| {
             // With a time window, an event with no readable time is outside it.

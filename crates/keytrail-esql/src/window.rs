@@ -1,7 +1,8 @@
 //! Many scheduled runs of a query in one plan, for backfill.
 //!
-//! A rule runs at times `t_k = runs_first + k·interval` (k < runs), each over the rows with
-//! `@timestamp` in `(t_k − lookback, t_k]`, with NOW() = `t_k`. Planning it once per run would
+//! A rule runs at times `t_k = runs_first + k·interval` (k < runs), each over the rows whose
+//! time (`@timestamp`, or the rule's timestamp field) is in `(t_k − lookback, t_k]`, with
+//! NOW() = `t_k`. Planning it once per run would
 //! read the data once per run; instead:
 //!
 //! ```text
@@ -130,10 +131,10 @@ impl Window {
 
 impl Query {
     /// The union of the query's runs over `window` (see the module docs), with each row's run
-    /// time in the last column, `__run_time`, computed in one pass over `input`.
-    pub fn plan_windowed(&self, input: LogicalPlan, window: &Window) -> Result<LogicalPlan, EsqlError> {
+    /// time in the last column, `__run_time`, computed in one pass over `input`. `time` places
+    /// a row in the runs' windows: `@timestamp`, or what the rule selects its events by.
+    pub fn plan_windowed(&self, input: LogicalPlan, window: &Window, time: Expr) -> Result<LogicalPlan, EsqlError> {
         window.check(&self.text)?;
-        let time = column("@timestamp");
         let at_time =
             |ms: i64| lit(datafusion::scalar::ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())));
         let mut columns: Vec<Expr> = input.schema().fields().iter().map(|f| column(f.name())).collect();

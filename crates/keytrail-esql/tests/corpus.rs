@@ -62,7 +62,9 @@ async fn every_aws_esql_rule_parses_plans_and_runs() {
             let input = ctx.table("cloudtrail").await.unwrap().into_unoptimized_plan();
             let plan = query.plan(input.clone(), &options).map_err(|e| format!("plan: {e}"))?;
             let window = Window { runs_first: 1_714_564_800_000, interval_ms: 300_000, runs: 12, lookback_ms: 360_000 };
-            let windowed = query.plan_windowed(input, &window).map_err(|e| format!("plan_windowed: {e}"))?;
+            let windowed = query
+                .plan_windowed(input, &window, datafusion::prelude::col("@timestamp"))
+                .map_err(|e| format!("plan_windowed: {e}"))?;
             for plan in [plan, windowed] {
                 let rows = ctx.execute_logical_plan(plan).await.map_err(|e| format!("execute: {e}"))?;
                 rows.collect().await.map_err(|e| format!("execute: {e}"))?;

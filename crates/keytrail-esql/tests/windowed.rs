@@ -8,7 +8,8 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{col, lit};
+use datafusion::functions::expr_fn::coalesce;
+use datafusion::logical_expr::{col, ident, lit};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use keytrail_esql::{PlanOptions, Window};
@@ -36,7 +37,8 @@ const QUERIES: &[&str] = &[
 fn random_table(seed: u64, start: i64, span: i64, rows: usize) -> RecordBatch {
     let mut rng = SmallRng::seed_from_u64(seed);
     let pick = |rng: &mut SmallRng, items: &[&'static str]| items[rng.random_range(0..items.len())];
-    let (mut time, mut action, mut user, mut ip, mut bytes, mut ok) = (
+    let (mut time, mut ingested, mut action, mut user, mut ip, mut bytes, mut ok) = (
+        TimestampMillisecondBuilder::new().with_timezone("UTC"),
         TimestampMillisecondBuilder::new().with_timezone("UTC"),
         StringBuilder::new(),
         StringBuilder::new(),
@@ -47,7 +49,10 @@ fn random_table(seed: u64, start: i64, span: i64, rows: usize) -> RecordBatch {
     let mut tags = ListBuilder::new(StringBuilder::new());
     for _ in 0..rows {
         // Whole seconds, some on slot boundaries, so that the window edges are exercised.
-        time.append_value(start + rng.random_range(0..span / 1000) * 1000);
+        let at = start + rng.random_range(0..span / 1000) * 1000;
+        time.append_value(at);
+        // Delivered up to a quarter of an hour later, or with no delivery time.
+        ingested.append_option(rng.random_bool(0.9).then(|| at + rng.random_range(0..900) * 1000));
         action.append_value(pick(&mut rng, &["GetObject", "GetBucketAcl", "ListUsers", "PutObject", "AssumeRole"]));
         if rng.random_bool(0.1) {
             user.append_null();
@@ -69,6 +74,7 @@ fn random_table(seed: u64, start: i64, span: i64, rows: usize) -> RecordBatch {
     }
     let schema = Schema::new(vec![
         Field::new("@timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+        Field::new("event.ingested", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
         Field::new("event.action", DataType::Utf8, true),
         Field::new("user.name", DataType::Utf8, true),
         Field::new("source.ip", DataType::Utf8, true),
@@ -78,6 +84,7 @@ fn random_table(seed: u64, start: i64, span: i64, rows: usize) -> RecordBatch {
     ]);
     let columns: Vec<ArrayRef> = vec![
         Arc::new(time.finish()),
+        Arc::new(ingested.finish()),
         Arc::new(action.finish()),
         Arc::new(user.finish()),
         Arc::new(ip.finish()),
@@ -119,8 +126,10 @@ async fn windowed_plans_equal_one_plan_per_run() {
         // One run.
         Window { runs_first: start + 45 * 60_000, interval_ms: 60_000, runs: 1, lookback_ms: 30 * 60_000 },
     ];
+    // Runs select rows by @timestamp, or by the delivery time where there is one.
+    let times = [col("@timestamp"), coalesce(vec![ident("event.ingested"), col("@timestamp")])];
     let mut compared = 0;
-    for (seed, window) in windows.iter().enumerate() {
+    for ((seed, window), time) in windows.iter().enumerate().flat_map(|w| times.iter().map(move |t| (w, t))) {
         let batch = random_table(seed as u64, start - 10 * 60_000, 110 * 60_000, 1500);
         let ctx = SessionContext::new();
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap();
@@ -128,12 +137,12 @@ async fn windowed_plans_equal_one_plan_per_run() {
         let input = ctx.table("logs").await.unwrap();
         for text in QUERIES {
             let query = keytrail_esql::parse(text).unwrap();
-            let windowed = query.plan_windowed(input.clone().into_unoptimized_plan(), window).unwrap();
+            let windowed = query.plan_windowed(input.clone().into_unoptimized_plan(), window, time.clone()).unwrap();
             let got = rows(&ctx, windowed).await;
             let mut expected = Vec::new();
             for k in 0..window.runs {
                 let t = window.runs_first + k as i64 * window.interval_ms;
-                let ts = col("@timestamp");
+                let ts = time.clone();
                 let run_input =
                     input.clone().filter(ts.clone().gt(at(t - window.lookback_ms)).and(ts.lt_eq(at(t)))).unwrap();
                 let plan = query.plan(run_input.into_unoptimized_plan(), &PlanOptions::at(at(t))).unwrap();
@@ -145,7 +154,7 @@ async fn windowed_plans_equal_one_plan_per_run() {
             }
             expected.sort();
             assert!(!expected.is_empty() || text.contains("age"), "no rows at all for {text}: a weak comparison");
-            assert_eq!(got, expected, "window {window:?}\nquery {text}");
+            assert_eq!(got, expected, "window {window:?} by {time}\nquery {text}");
             compared += 1;
         }
     }

@@ -7,6 +7,7 @@ use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::default_table_source::provider_as_source;
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use keytrail_ecs::{Col, Kind};
 
 use crate::duration::{parse_interval, parse_lookback};
 use crate::filters::filters_to_kql;
@@ -36,6 +37,10 @@ pub struct Schedule {
     pub lookback_ms: i64,
     /// Most alerts one run raises.
     pub max_signals: u32,
+    /// The time column that places events in a run's window (`timestamp_override`, as
+    /// Elastic selects a run's documents by it); where it is null, `@timestamp`. Alerts'
+    /// evidence times stay `@timestamp`.
+    pub timestamp_field: Col,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +116,16 @@ pub fn compile(source: &RuleSource) -> Result<Detection, RuleError> {
             None => parse_lookback(DEFAULT_FROM).expect("the default lookback parses"),
         },
         max_signals: rule.max_signals.unwrap_or(DEFAULT_MAX_SIGNALS),
+        timestamp_field: match &rule.timestamp_override {
+            Some(name) => time_column(name.get_ref()).ok_or_else(|| {
+                error(
+                    RuleErrorKind::Unsupported,
+                    Some(source.line_of(name.span().start)),
+                    format!("timestamp_override '{}' is not a time column of the table", name.get_ref()),
+                )
+            })?,
+            None => Col::Timestamp,
+        },
     };
 
     let language = rule.language.as_deref();
@@ -168,6 +183,11 @@ pub fn compile(source: &RuleSource) -> Result<Detection, RuleError> {
     Ok(Detection { origin: source.origin.clone(), rule: Arc::new(rule.clone()), schedule, logic })
 }
 
+/// The time column named `name`.
+fn time_column(name: &str) -> Option<Col> {
+    Col::ALL.iter().copied().find(|col| col.def().name == name && col.def().kind == Kind::Time)
+}
+
 /// The rule's query and the line its text starts on.
 fn query_text<'r>(source: &RuleSource, rule: &'r Rule) -> Result<(&'r str, usize), RuleError> {
     let query = rule.query.as_ref().ok_or_else(|| RuleError {
@@ -207,4 +227,28 @@ fn kql_query(source: &RuleSource, rule: &Rule) -> Result<keytrail_kql::Query, Ru
         }
     }
     keytrail_kql::parse(&full).map_err(|e| invalid(line, format!("KQL (the query and its filters: {full}) {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_rule;
+
+    fn compiled(timestamp_override: &str) -> Result<Detection, RuleError> {
+        let text = format!(
+            "[rule]\nrule_id = \"r\"\nname = \"r\"\ntype = \"query\"\nrisk_score = 1\nseverity = \"low\"\n{timestamp_override}\nquery = 'event.action:A'\n"
+        );
+        compile(&parse_rule("r.toml", text).unwrap())
+    }
+
+    #[test]
+    fn runs_select_events_by_the_rules_timestamp_field() {
+        assert_eq!(compiled("").unwrap().schedule.timestamp_field, Col::Timestamp);
+        let ingested = compiled("timestamp_override = \"event.ingested\"").unwrap();
+        assert_eq!(ingested.schedule.timestamp_field, Col::EventIngested);
+        for field in ["event.created", "event.action"] {
+            let error = compiled(&format!("timestamp_override = \"{field}\"")).unwrap_err();
+            assert_eq!((error.kind, error.line), (RuleErrorKind::Unsupported, Some(7)), "{error}");
+        }
+    }
 }

@@ -47,7 +47,8 @@ pub struct Rule {
     #[serde(default)]
     pub references: Vec<String>,
     pub investigation_fields: Option<InvestigationFields>,
-    pub timestamp_override: Option<String>,
+    /// The time field that places events in a run's window (`event.ingested`), else `@timestamp`.
+    pub timestamp_override: Option<Spanned<String>>,
     pub building_block_type: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,

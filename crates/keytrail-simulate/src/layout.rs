@@ -7,14 +7,13 @@ use crate::time;
 use rand::rngs::SmallRng;
 use serde_json::{Value, json};
 
-/// The key of a log file covering the five minutes from `slot`.
-/// CloudTrail stamps the file with its delivery time; we stamp the start
-/// of the slot so that the name says exactly which events it holds.
-pub(crate) fn log_key(account: &str, region: &str, slot: i64, suffix: &str) -> String {
+/// The key of a log file delivered at `delivered`: CloudTrail names the file, and its day
+/// folder, by its delivery time, after every event it holds.
+pub(crate) fn log_key(account: &str, region: &str, delivered: i64, suffix: &str) -> String {
     format!(
         "AWSLogs/{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{}_{suffix}.json.gz",
-        time::date_path(slot),
-        time::file_stamp(slot),
+        time::date_path(delivered),
+        time::file_stamp(delivered),
     )
 }
 

@@ -34,8 +34,8 @@ mod unit;
 use chrono::{DateTime, TimeZone, Utc};
 use estate::Estate;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
-use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -113,6 +113,10 @@ impl EstateSummary {
 
 /// CloudTrail delivers a log file about every five minutes.
 const SLOT: i64 = 300;
+
+/// How many minutes after its five minutes end a log file is delivered: typically 5 to 15.
+/// Readers that select events by delivery time (`event.ingested`) see this lag.
+const DELIVERY_DELAY_MINUTES: std::ops::RangeInclusive<i64> = 5..=15;
 
 /// gzip level: 6 is what CloudTrail's files look like; generation time is
 /// dominated by building records, not by compressing them.
@@ -279,15 +283,18 @@ impl<'a> Writer<'a> {
             start as u64,
         ]));
         let mut hours: Vec<Vec<layout::LogFile>> = (0..24).map(|_| Vec::new()).collect();
-        let mut made_dir = false;
+        let mut made_dir = None;
         for chunk in records.chunk_by(|a, b| (a.event_time - start) / SLOT == (b.event_time - start) / SLOT) {
             let (oldest, newest) = (chunk[0].event_time, chunk[chunk.len() - 1].event_time);
             let slot = start + (oldest - start) / SLOT * SLOT;
-            let key = layout::log_key(&acct.id, region_name, slot, &ids::alnum(&mut rng, 16));
+            let delivered = slot + SLOT + rng.random_range(DELIVERY_DELAY_MINUTES) * 60;
+            let key = layout::log_key(&acct.id, region_name, delivered, &ids::alnum(&mut rng, 16));
             let path = self.out.join(&key);
-            if !made_dir {
-                std::fs::create_dir_all(path.parent().expect("keys have folders"))?;
-                made_dir = true;
+            // The day's last files are delivered into the next day's folder.
+            let dir = path.parent().expect("keys have folders");
+            if made_dir.as_deref() != Some(dir) {
+                std::fs::create_dir_all(dir)?;
+                made_dir = Some(dir.to_path_buf());
             }
             self.json.clear();
             self.json.extend_from_slice(b"{\"Records\":[");

@@ -46,7 +46,7 @@ const DELIVERY_SLACK: Duration = Duration::hours(1);
 fn path_span(path: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if let Some(name) = segments.last()
-        && let Some(stamp) = file_timestamp(name)
+        && let Some(stamp) = delivery_time_in_name(name)
     {
         return Some((stamp - DELIVERY_SLACK, stamp + Duration::minutes(20)));
     }
@@ -72,21 +72,26 @@ fn ymd(year: u32, month: u32, day: u32) -> Option<DateTime<Utc>> {
     Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?))
 }
 
-/// `20230710T1145Z` in a CloudTrail delivery file name.
-fn file_timestamp(name: &str) -> Option<DateTime<Utc>> {
-    if !name.contains("_CloudTrail_") {
+/// When CloudTrail delivered a log file, from its name
+/// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`): to the minute, and
+/// after every event the file holds. Digest files and other names have none.
+pub fn delivery_time_in_name(name: &str) -> Option<DateTime<Utc>> {
+    let (_, after) = name.split_once("_CloudTrail_")?;
+    let (_region, after) = after.split_once('_')?;
+    let stamp = after.split('_').next()?.as_bytes();
+    if stamp.len() != 14 || stamp[8] != b'T' || stamp[13] != b'Z' {
         return None;
     }
-    name.split('_').find_map(|part| {
-        let b = part.as_bytes();
-        if b.len() == 14 && b[8] == b'T' && b[13] == b'Z' {
-            let digits = |r: std::ops::Range<usize>| part.get(r)?.parse::<u32>().ok();
-            let start = ymd(digits(0..4)?, digits(4..6)?, digits(6..8)?)?;
-            Some(start + Duration::hours(digits(9..11)?.into()) + Duration::minutes(digits(11..13)?.into()))
-        } else {
-            None
-        }
-    })
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let digits = stamp.get(r)?;
+        digits.iter().all(u8::is_ascii_digit).then(|| digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let (hour, minute) = (digits(9..11)?, digits(11..13)?);
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    let day = ymd(digits(0..4)?, digits(4..6)?, digits(6..8)?)?;
+    Some(day + Duration::hours(hour.into()) + Duration::minutes(minute.into()))
 }
 
 /// CloudTrail's integrity digests live beside the logs but hold no events.
@@ -150,6 +155,35 @@ mod tests {
         assert!(!range.may_contain("x/111122223333_CloudTrail_us-east-1_20230710T1045Z_abc.json.gz"));
         assert!(range.may_contain("x/111122223333_CloudTrail_us-east-1_20230710T1145Z_abc.json.gz"));
         assert!(range.may_contain("x/111122223333_CloudTrail_us-east-1_20230710T1245Z_abc.json.gz"));
+    }
+
+    #[test]
+    fn log_file_names_tell_when_they_were_delivered() {
+        let delivered = |name| delivery_time_in_name(name);
+        assert_eq!(
+            delivered("111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"),
+            Some(at("2015-08-01T02:10:00Z"))
+        );
+        assert_eq!(
+            delivered("111122223333_CloudTrail_eu-west-1_20231231T2359Z_abcdefghijklmnop.json"),
+            Some(at("2023-12-31T23:59:00Z"))
+        );
+        for name in [
+            "111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20230710T114500Z.json.gz",
+            "111122223333_CloudTrail_us-east-1_abcdefghijklmnop.json.gz",
+            "111122223333_CloudTrail_us-east-1_.json.gz",
+            "111122223333_CloudTrail_us-east-1_20231301T0000Z_x.json.gz",
+            "111122223333_CloudTrail_us-east-1_20230710T2460Z_x.json.gz",
+            "111122223333_CloudTrail_us-east-1_2023071OT1145Z_x.json.gz",
+            "111122223333_CloudTrail_us-east-1_+0230710T1145Z_x.json.gz",
+            "events_20230710T1145Z.ndjson",
+            "CloudTrail_20230710T1145Z",
+            "_CloudTrail_",
+            "",
+            "\u{e9}_CloudTrail_\u{e9}_\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        ] {
+            assert_eq!(delivered(name), None, "{name}");
+        }
     }
 
     #[test]

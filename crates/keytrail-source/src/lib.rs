@@ -16,15 +16,47 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use layout::{TimeRange, is_digest_path};
+pub use layout::{TimeRange, delivery_time_in_name, is_digest_path};
 pub use s3::AwsOptions;
 
 /// One object to read: a file, an S3 object or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceObject {
     File(PathBuf),
-    S3 { bucket: String, key: String, size: u64 },
+    /// `last_modified`: when S3 stored it (epoch milliseconds), if the listing said.
+    S3 {
+        bucket: String,
+        key: String,
+        size: u64,
+        last_modified: Option<i64>,
+    },
     Stdin,
+}
+
+/// How long after the minute its name gives CloudTrail's write of a log file may end: a later
+/// S3 `LastModified` belongs to a copy (an exported or restored bucket), not to the delivery.
+const DELIVERY_WRITE_SPAN_MS: i64 = 2 * 60_000;
+
+impl SourceObject {
+    /// When CloudTrail delivered the object (epoch milliseconds): the time in a log file's name,
+    /// or an S3 object's `LastModified` when it is that same delivery, to the second. `None`
+    /// for anything not named like a CloudTrail log file (NDJSON exports, stdin).
+    pub fn delivered_at(&self) -> Option<i64> {
+        let name = match self {
+            SourceObject::File(path) => path.file_name()?.to_str()?,
+            SourceObject::S3 { key, .. } => key.rsplit('/').next().unwrap_or(key),
+            SourceObject::Stdin => return None,
+        };
+        let named = delivery_time_in_name(name)?.timestamp_millis();
+        match self {
+            SourceObject::S3 { last_modified: Some(written), .. }
+                if (named..named + DELIVERY_WRITE_SPAN_MS).contains(written) =>
+            {
+                Some(*written)
+            }
+            _ => Some(named),
+        }
+    }
 }
 
 impl fmt::Display for SourceObject {
@@ -239,5 +271,32 @@ impl Iterator for Objects {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "111122223333_CloudTrail_us-east-1_20240501T1040Z_LateDelivery0001.json.gz";
+    const NAMED_MS: i64 = 1_714_560_000_000;
+
+    fn s3(key: &str, last_modified: Option<i64>) -> SourceObject {
+        SourceObject::S3 { bucket: "b".into(), key: key.into(), size: 1, last_modified }
+    }
+
+    #[test]
+    fn objects_are_delivered_when_their_names_say_to_the_second_s3_knows() {
+        let key = format!("AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/{NAME}");
+        assert_eq!(SourceObject::File(PathBuf::from(format!("logs/{NAME}"))).delivered_at(), Some(NAMED_MS));
+        assert_eq!(s3(&key, None).delivered_at(), Some(NAMED_MS));
+        assert_eq!(s3(&key, Some(NAMED_MS + 17_000)).delivered_at(), Some(NAMED_MS + 17_000));
+        // A copy made later (an exported bucket, a test upload) says nothing of the delivery.
+        assert_eq!(s3(&key, Some(NAMED_MS + 86_400_000)).delivered_at(), Some(NAMED_MS));
+        assert_eq!(s3(&key, Some(NAMED_MS - 1)).delivered_at(), Some(NAMED_MS));
+        // Anything else falls back to the event times.
+        assert_eq!(s3("exports/events.ndjson", Some(NAMED_MS)).delivered_at(), None);
+        assert_eq!(SourceObject::File(PathBuf::from("events.ndjson")).delivered_at(), None);
+        assert_eq!(SourceObject::Stdin.delivered_at(), None);
     }
 }

@@ -40,6 +40,13 @@ impl AwsOptions {
 /// How many list or get requests run at once.
 const CONCURRENT_REQUESTS: usize = 32;
 
+/// An object as a listing shows it.
+struct Listed {
+    key: String,
+    size: u64,
+    last_modified: Option<i64>,
+}
+
 #[derive(Clone)]
 pub(crate) struct S3Reader {
     client: Client,
@@ -81,11 +88,17 @@ impl S3Reader {
             objects.extend(
                 files
                     .into_iter()
-                    .filter(|(key, _)| {
+                    .filter(|listed| {
+                        let key = &listed.key;
                         let name = key.rsplit('/').next().unwrap_or(key);
                         !is_digest_path(key) && is_log_file_name(name) && range.may_contain(key)
                     })
-                    .map(|(key, size)| SourceObject::S3 { bucket: bucket.to_string(), key, size }),
+                    .map(|Listed { key, size, last_modified }| SourceObject::S3 {
+                        bucket: bucket.to_string(),
+                        key,
+                        size,
+                        last_modified,
+                    }),
             );
         }
         objects.sort_by_cached_key(|object| object.to_string());
@@ -93,7 +106,7 @@ impl S3Reader {
     }
 
     /// One level under `prefix`: its sub-folders and the objects directly in it.
-    async fn list_level(&self, bucket: &str, prefix: String) -> Result<(Vec<String>, Vec<(String, u64)>), SourceError> {
+    async fn list_level(&self, bucket: &str, prefix: String) -> Result<(Vec<String>, Vec<Listed>), SourceError> {
         let mut pages =
             self.client.list_objects_v2().bucket(bucket).prefix(&prefix).delimiter("/").into_paginator().send();
         let (mut folders, mut files) = (Vec::new(), Vec::new());
@@ -103,11 +116,13 @@ impl S3Reader {
                 message: format!("listing failed: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
             })?;
             folders.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
-            files.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0).max(0) as u64))),
-            );
+            files.extend(page.contents().iter().filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified: o.last_modified().and_then(|t| t.to_millis().ok()),
+                })
+            }));
         }
         Ok((folders, files))
     }
