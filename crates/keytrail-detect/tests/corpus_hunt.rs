@@ -1,6 +1,6 @@
 //! Every runnable rule of Elastic's AWS set, hunted over the real CloudTrail of the corpus.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use keytrail_detect::{EventStore, HuntOptions, hunt};
@@ -8,16 +8,7 @@ use keytrail_ecs::Enrichment;
 use keytrail_engine::{ReadOptions, ReadReport, session};
 use keytrail_rules::{RuleErrorKind, RuleSet};
 use keytrail_source::{DiscoverOptions, Sources};
-
-fn corpus() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: {} is absent (../shared/corpus beside the project)", path.display());
-        None
-    }
-}
+use keytrail_testkit::require;
 
 fn elastic_rules(corpus: &Path) -> RuleSet {
     let mut rules = RuleSet::default();
@@ -31,7 +22,7 @@ fn elastic_rules(corpus: &Path) -> RuleSet {
 
 #[test]
 fn every_query_new_terms_and_esql_rule_is_runnable() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = require::corpus("") else { return };
     let rules = elastic_rules(&corpus);
     let not_runnable: Vec<String> = rules
         .problems
@@ -52,7 +43,7 @@ fn every_query_new_terms_and_esql_rule_is_runnable() {
 
 #[tokio::test]
 async fn the_corpus_hunt_runs_every_rule_without_errors() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = require::corpus("") else { return };
     let rules = elastic_rules(&corpus);
     let paths: Vec<String> = ["invictus-ir-aws-dataset", "stratus-red-team-detonations"]
         .iter()

@@ -39,8 +39,9 @@ fn concerns(alert: &Alert, entry: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn builtin_rules_find_every_attack_and_no_look_alike() {
-    let Some(asn_dir) = std::env::var_os("KEYTRAIL_ASN_CSV_DIR") else {
-        eprintln!("skipping: KEYTRAIL_ASN_CSV_DIR is not set (scripts/test.sh fetches the ASN data)");
+    let Some(asn_dir) =
+        keytrail_testkit::require::env_path("KEYTRAIL_ASN_CSV_DIR", "scripts/test.sh fetches the ASN data")
+    else {
         return;
     };
     let out = tempfile::tempdir().unwrap();

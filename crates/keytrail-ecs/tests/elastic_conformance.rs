@@ -6,15 +6,9 @@
 //! keytrail never outputs them.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use keytrail_ecs::{COLUMNS, Col, Enrichment, Kind, REDACTED, Value, normalize_record, parse_time};
-
-fn corpus() -> Option<PathBuf> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/cloudtrail/elastic-integration-samples");
-    dir.is_dir().then_some(dir)
-}
 
 /// Elastic's document flattened to dotted keys.
 fn flatten(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, serde_json::Value)>) {
@@ -74,10 +68,7 @@ fn skipped(column: &str) -> bool {
 
 #[test]
 fn keytrail_agrees_with_elastic_on_every_field_it_sets() {
-    let Some(dir) = corpus() else {
-        eprintln!("skipping: ../shared/corpus is absent (the conformance test needs Elastic's pipeline samples)");
-        return;
-    };
+    let Some(dir) = keytrail_testkit::require::corpus("cloudtrail/elastic-integration-samples") else { return };
     let mut compared_docs = 0;
     let mut compared_fields = 0;
     let mut compared_text_copies = 0;

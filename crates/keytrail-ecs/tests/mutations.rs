@@ -16,13 +16,9 @@ impl Lcg {
 
 #[test]
 fn damaged_records_never_panic() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/cloudtrail/stratus-red-team-detonations");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipping: {} is absent", dir.display());
-        return;
-    };
-    let mut samples: Vec<Vec<u8>> = entries
+    let Some(dir) = keytrail_testkit::require::corpus("cloudtrail/stratus-red-team-detonations") else { return };
+    let mut samples: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
         .filter(|bytes| bytes.starts_with(b"[") || bytes.starts_with(b"{"))
         .take(8)

@@ -24,11 +24,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_column_read_alone_equals_the_full_read() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/cloudtrail");
-    if !root.is_dir() {
-        eprintln!("skipping: {} is absent (../shared/corpus beside the project)", root.display());
-        return;
-    }
+    let Some(root) = keytrail_testkit::require::corpus("cloudtrail") else { return };
     let mut paths = Vec::new();
     for dir in DIRS {
         files(&root.join(dir), &mut paths);

@@ -4,8 +4,9 @@ mod common;
 
 use std::io::Write;
 
-use common::{corpus, query, single_count};
+use common::{query, single_count};
 use keytrail_engine::ReadOptions;
+use keytrail_testkit::require::corpus;
 
 async fn count_clean(paths: Vec<String>) -> i64 {
     let run = query("select count(*) from cloudtrail", &paths, ReadOptions::default()).await.unwrap();

@@ -376,10 +376,10 @@ fn write_to_reports_unwritable_locations() {
 /// (scripts/test.sh fetches it and sets it).
 #[test]
 fn real_ip_location_db_csv() {
-    let Some(dir) = std::env::var_os("KEYTRAIL_ASN_CSV_DIR").map(std::path::PathBuf::from) else {
-        eprintln!(
-            "skipped: KEYTRAIL_ASN_CSV_DIR is not set (scripts/test.sh sets it to the unpacked @ip-location-db/asn)"
-        );
+    let Some(dir) = keytrail_testkit::require::env_path(
+        "KEYTRAIL_ASN_CSV_DIR",
+        "scripts/test.sh sets it to the unpacked @ip-location-db/asn",
+    ) else {
         return;
     };
     let built = AsnIndex::from_csv_dir(&dir).unwrap();

@@ -2,7 +2,7 @@
 //! schema (with the flattened columns each rule names), alone and windowed for backfill, and
 //! runs on an empty table.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
@@ -10,7 +10,6 @@ use datafusion::prelude::lit;
 use datafusion::scalar::ScalarValue;
 use keytrail_esql::{PlanOptions, Window};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 const FOLDERS: &[&str] = &["elastic-aws", "elastic-aws-building-block", "elastic-aws-unmerged"];
 
 /// The `query` of a rule file whose `type` is `esql`. The rule files write it as a TOML
@@ -26,11 +25,7 @@ fn esql_query(toml: &str) -> Option<String> {
 }
 
 fn rule_files() -> Option<Vec<PathBuf>> {
-    let root = Path::new(CORPUS).join("rules");
-    if !root.is_dir() {
-        eprintln!("skipped: the rule corpus is not at {} (shared/corpus is beside the repository)", root.display());
-        return None;
-    }
+    let root = keytrail_testkit::require::corpus("rules")?;
     let mut files = Vec::new();
     for folder in FOLDERS {
         for entry in std::fs::read_dir(root.join(folder)).unwrap() {

@@ -39,11 +39,7 @@ fn kuery_rules(folder: &Path) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn every_elastic_kuery_rule_compiles_and_runs() {
-    let corpus = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/rules"));
-    if !corpus.is_dir() {
-        eprintln!("skipping: the rules corpus is not at {}", corpus.display());
-        return;
-    }
+    let Some(corpus) = keytrail_testkit::require::corpus("rules") else { return };
     let mut compiled = 0;
     let mut unpinned: Vec<String> = Vec::new();
     let mut absent: Vec<String> = Vec::new();

@@ -1,9 +1,9 @@
-//! s3:// inputs against a real S3 API: moto's server on 127.0.0.1, started by keytrail-moto. Skips with a
+//! s3:// inputs against a real S3 API: moto's server on 127.0.0.1, started by keytrail-testkit. Skips with a
 //! message when moto is not installed (scripts/test.sh installs it).
 
 use aws_sdk_s3::primitives::ByteStream;
-use keytrail_moto::{ENVIRONMENT, Moto};
 use keytrail_source::{AwsOptions, DiscoverOptions, SourceObject, Sources, TimeRange};
+use keytrail_testkit::moto::{ENVIRONMENT, Moto};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_prunes_and_fetches_the_s3_layout() {

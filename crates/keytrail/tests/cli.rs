@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use keytrail_testkit::require;
+
 fn keytrail(args: &[&str]) -> Output {
     keytrail_with_stdin(args, None)
 }
@@ -34,13 +36,7 @@ fn stderr(output: &Output) -> String {
 }
 
 fn invictus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/cloudtrail/invictus-ir-aws-dataset");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/corpus is absent");
-        None
-    }
+    require::corpus("cloudtrail/invictus-ir-aws-dataset")
 }
 
 const EVENT: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLEEXAMPLE01","userName":"alice"},"eventTime":"2024-05-01T10:00:00Z","eventSource":"sts.amazonaws.com","eventName":"GetSessionToken","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","requestParameters":{"durationSeconds":3600},"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLEEXAMPLE02","sessionToken":"IQoJb3JpZ2luX2VjEXAMPLESECRETTOKEN","expiration":"May 1, 2024, 11:00:00 AM"}},"requestID":"r1","eventID":"e1","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333"}"#;
@@ -186,12 +182,11 @@ print(*rows)
 "#,
         parquet.display()
     );
-    let Ok(output) = std::process::Command::new("python3").args(["-c", &script]).output() else { return };
-    let errors = String::from_utf8_lossy(&output.stderr);
-    if errors.contains("No module named 'duckdb'") {
-        eprintln!("skipping the DuckDB read-back: duckdb is not installed (pip install duckdb)");
+    if !require::python_module("duckdb", "pip install duckdb") {
         return;
     }
+    let output = std::process::Command::new("python3").args(["-c", &script]).output().expect("python3 runs");
+    let errors = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "DuckDB could not read the Parquet: {errors}");
     let days = std::fs::read_dir(parquet).unwrap().count();
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("2900 {days} 2900 2547 True"));
@@ -200,13 +195,12 @@ print(*rows)
 #[test]
 fn geo_db_places_the_source_addresses() {
     let Some(dir) = invictus() else { return };
-    let Ok(geo) = std::env::var("KEYTRAIL_TEST_GEO_DB") else {
-        eprintln!("skipping: KEYTRAIL_TEST_GEO_DB is not set (scripts/test.sh fetches a country database)");
+    let Some(geo) = require::env_path("KEYTRAIL_TEST_GEO_DB", "scripts/test.sh fetches a country database") else {
         return;
     };
     let sql = r#"select "source.geo.country_iso_code" as country, count(*) as n from cloudtrail
                  where "source.ip" is not null group by 1 order by n desc limit 1"#;
-    let output = keytrail(&["query", "--format", "csv", sql, dir.to_str().unwrap(), "--geo-db", &geo]);
+    let output = keytrail(&["query", "--format", "csv", sql, dir.to_str().unwrap(), "--geo-db", geo.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     // Most of the dataset's calls (2,154 of 2,547 with an address) come from one Australian
     // address block; the database is updated daily, so a few may move.

@@ -14,7 +14,7 @@ use keytrail_contain::apply::Todo;
 use keytrail_contain::audit::{self, AuditLog, Outcome};
 use keytrail_contain::plan::Mode;
 use keytrail_contain::{Applier, AwsOptions, Plan, Target, policy};
-use keytrail_moto::{ENVIRONMENT, Moto};
+use keytrail_testkit::moto::{ENVIRONMENT, Moto};
 
 const USER: &str = "alice";
 const ROLE: &str = "deploy";
@@ -101,7 +101,7 @@ async fn contains_a_stolen_key_in_iam_and_undoes_it() {
     let applier = Applier::connect(&AwsOptions { endpoint_url: Some(moto.endpoint.clone()), ..Default::default() })
         .await
         .unwrap();
-    assert_eq!(applier.account(), keytrail_moto::ACCOUNT);
+    assert_eq!(applier.account(), keytrail_testkit::moto::ACCOUNT);
     let owner = applier.key_owner(&account.key).await.unwrap();
     assert_eq!(owner.as_deref(), Some(USER));
     assert_eq!(applier.key_owner("AKIAIOSFODNN7UNKNOWN").await.unwrap(), None, "IAM does not know this key");
@@ -122,7 +122,7 @@ async fn contains_a_stolen_key_in_iam_and_undoes_it() {
     let events =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/contain_estate.jsonl"))
             .unwrap()
-            .replace("{ACCOUNT}", keytrail_moto::ACCOUNT)
+            .replace("{ACCOUNT}", keytrail_testkit::moto::ACCOUNT)
             .replace("{KEY}", &account.key);
     let (logs, investigation) = (dir.path().join("events.jsonl"), dir.path().join("investigation.json"));
     std::fs::write(&logs, events).unwrap();

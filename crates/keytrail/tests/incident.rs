@@ -3,11 +3,13 @@
 //! backdoor user; `investigate` the stolen key; `contain` from that investigation (the plan).
 //!
 //! The networks are checked when the real IP-to-AS data is there (`KEYTRAIL_ASN_CSV_DIR`, set
-//! by scripts/test.sh); without it the rest still runs, and says it skipped them.
+//! by scripts/test.sh); without it the rest still runs and the skip is reported (under
+//! `KEYTRAIL_REQUIRE_ALL=1` the test fails instead).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use keytrail_testkit::require;
 use serde_json::Value;
 
 const ATTACK: &str = "stolen-key-role-chain-backdoor";
@@ -35,17 +37,12 @@ fn a_stolen_key_is_investigated_and_contained_on_a_simulated_estate() {
     let simulate =
         ["simulate", estate_arg, "--days", "3", "--events-per-day", "3000", "--seed", "5", "--attack", ATTACK];
     keytrail(&data, &simulate);
-    let networks = match std::env::var("KEYTRAIL_ASN_CSV_DIR") {
-        Ok(csv) => {
-            keytrail(&data, &["asn", "build", &csv]);
+    let networks = match require::env_path("KEYTRAIL_ASN_CSV_DIR", "scripts/test.sh fetches the ASN data") {
+        Some(csv) => {
+            keytrail(&data, &["asn", "build", csv.to_str().unwrap()]);
             true
         }
-        Err(_) => {
-            eprintln!(
-                "skipping the network checks: KEYTRAIL_ASN_CSV_DIR is not set (scripts/test.sh fetches the ASN data)"
-            );
-            false
-        }
+        None => false,
     };
     let truth: Value = serde_json::from_slice(&std::fs::read(estate.join("ground-truth.json")).unwrap()).unwrap();
     let attack = &truth["attacks"][0];

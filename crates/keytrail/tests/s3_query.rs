@@ -9,8 +9,8 @@ use std::io::Write;
 use std::process::{Command, Output};
 
 use aws_sdk_s3::primitives::ByteStream;
-use keytrail_moto::{ENVIRONMENT, Moto};
 use keytrail_source::AwsOptions;
+use keytrail_testkit::moto::{ENVIRONMENT, Moto};
 
 const DAY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05";
 

@@ -34,13 +34,3 @@ pub fn single_count(batches: &[RecordBatch]) -> i64 {
     let column = batches[0].column(0);
     datafusion::arrow::array::as_primitive_array::<datafusion::arrow::datatypes::Int64Type>(column).value(0)
 }
-
-pub fn corpus(relative: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: {} is absent (../shared/corpus beside the project)", path.display());
-        None
-    }
-}

@@ -1,6 +1,7 @@
 //! For tests that need an AWS API (S3, IAM, STS): moto's server (`pip install 'moto[server]'`),
 //! started on a free 127.0.0.1 port and stopped when dropped. When moto is not installed,
-//! [`Moto::start`] says so and returns None, and the test skips (scripts/test.sh installs it).
+//! [`Moto::start`] returns None and the test skips as [`crate::require`] says: on stderr and in
+//! the skip log, or, under `KEYTRAIL_REQUIRE_ALL=1`, it fails (scripts/test.sh installs moto).
 //!
 //! moto accepts any credentials; its account is [`ACCOUNT`].
 
@@ -8,6 +9,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::require;
 
 /// The account id moto answers for.
 pub const ACCOUNT: &str = "123456789012";
@@ -34,29 +37,21 @@ pub struct Moto {
 }
 
 impl Moto {
+    #[track_caller]
     pub fn start() -> Option<Moto> {
-        let installed = Command::new("python3")
-            .args(["-c", "import moto.server"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
-            // cargo hides a passing test's output: where moto was installed (scripts/test.sh
-            // says so), its absence must fail rather than skip unseen.
-            assert!(
-                std::env::var_os("KEYTRAIL_REQUIRE_MOTO").is_none(),
-                "KEYTRAIL_REQUIRE_MOTO is set but moto is not installed"
-            );
-            eprintln!("skipping: moto is not installed (pip install 'moto[server]')");
+        if !require::python_module("moto.server", "pip install 'moto[server]'") {
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).ok()?.port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port on 127.0.0.1 for moto")
+            .port();
         let child = Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .ok()?;
+            .expect("python3 -m moto.server starts");
         let moto = Moto { child, port, endpoint: format!("http://127.0.0.1:{port}") };
         let begun = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
