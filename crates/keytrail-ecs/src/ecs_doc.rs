@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::event::{EcsEvent, Value};
-use crate::flattened::redact;
+use crate::secrets::redact;
 use crate::normalize::{describe, parse_time};
 use crate::schema::{COLUMNS, Col, Kind, col_at};
 

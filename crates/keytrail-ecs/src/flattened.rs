@@ -1,105 +1,13 @@
 //! The four JSON objects CloudTrail leaves free-form (requestParameters, responseElements,
-//! additionalEventData, serviceEventDetails): kept as JSON text, secrets redacted, and read
-//! by path as `aws.cloudtrail.flattened.<object>.<path>` columns, as Elastic's flattened
-//! fields are.
+//! additionalEventData, serviceEventDetails): kept as JSON text, secrets redacted (see
+//! [`crate::secrets`]), and read by path as `aws.cloudtrail.flattened.<object>.<path>`
+//! columns, as Elastic's flattened fields are.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
-use memchr::memmem;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::schema::Col;
-
-/// The replacement for secret values, so that no output or log ever carries one.
-pub const REDACTED: &str = "<redacted>";
-
-/// Keys whose values are credentials or secrets wherever they appear (compared in lowercase).
-const SECRET_KEYS: &[&str] = &[
-    "sessiontoken",
-    "secretaccesskey",
-    "password",
-    "newpassword",
-    "oldpassword",
-    "keymaterial",
-    "privatekey",
-    "secretstring",
-    "secretbinary",
-    "plaintext",
-    "clientsecret",
-    "authtoken",
-];
-
-/// Fragments of those keys in the casings AWS uses, to skip the parse when none is present.
-const SECRET_HINTS: &[&str] =
-    &["ession", "ecret", "assword", "aterial", "rivate", "laintext", "SESSION", "SECRET", "PASSWORD", "uthToken"];
-
-/// The JSON text with every secret value replaced by [`REDACTED`]. Text with no hint of a
-/// secret key is returned as it is, unparsed; otherwise only the secret values change, so keys
-/// keep their order and Elastic's text copies (which depend on it) stay right.
-pub fn redact(json: &str) -> Cow<'_, str> {
-    // Searchers built once: building one per search cost more than the search itself.
-    static HINTS: LazyLock<Vec<memmem::Finder<'static>>> =
-        LazyLock::new(|| SECRET_HINTS.iter().map(memmem::Finder::new).collect());
-    if !HINTS.iter().any(|hint| hint.find(json.as_bytes()).is_some()) {
-        return Cow::Borrowed(json);
-    }
-    let mut secrets = Vec::new();
-    // The iterators below stop at the end of the first value; anything after it (or text
-    // that is no JSON at all) must count as unparseable too.
-    let valid = sonic_rs::from_str::<serde::de::IgnoredAny>(json).is_ok();
-    if !valid || find_secrets(json, json, &mut secrets).is_err() {
-        // Unparseable text can't be checked key by key: drop it rather than risk a leak.
-        return Cow::Borrowed(REDACTED_OBJECT);
-    }
-    if secrets.is_empty() {
-        return Cow::Borrowed(json);
-    }
-    let mut out = String::with_capacity(json.len());
-    let mut copied = 0;
-    for secret in secrets {
-        out.push_str(&json[copied..secret.start]);
-        out.push('"');
-        out.push_str(REDACTED);
-        out.push('"');
-        copied = secret.end;
-    }
-    out.push_str(&json[copied..]);
-    Cow::Owned(out)
-}
-
-const REDACTED_OBJECT: &str = "{\"redacted\":true}";
-
-/// Adds to `secrets` the byte ranges (in `whole`) of the secret values inside `value`, a
-/// slice of `whole`, in text order.
-fn find_secrets(whole: &str, value: &str, secrets: &mut Vec<std::ops::Range<usize>>) -> Result<(), sonic_rs::Error> {
-    let range = |raw: &str| {
-        let start = raw.as_ptr() as usize - whole.as_ptr() as usize;
-        start..start + raw.len()
-    };
-    if value.starts_with('{') {
-        for entry in sonic_rs::to_object_iter(value) {
-            let (key, child) = entry?;
-            let raw = child.as_raw_str();
-            if is_secret_key(&key) {
-                if raw != "null" {
-                    secrets.push(range(raw));
-                }
-            } else {
-                find_secrets(whole, reslice(value, raw), secrets)?;
-            }
-        }
-    } else if value.starts_with('[') {
-        for item in sonic_rs::to_array_iter(value) {
-            find_secrets(whole, reslice(value, item?.as_raw_str()), secrets)?;
-        }
-    }
-    Ok(())
-}
-
-fn is_secret_key(key: &str) -> bool {
-    SECRET_KEYS.iter().any(|secret| key.eq_ignore_ascii_case(secret))
-}
 
 /// A column that reads one path inside one of the flattened objects.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -199,32 +107,6 @@ pub(crate) fn reslice<'a>(outer: &'a str, inner: &str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_redacted_at_any_depth_and_case() {
-        let json = r#"{"credentials":{"accessKeyId":"ASIAEXAMPLE","sessionToken":"TOKEN","expiration":"x"},"accessKey":{"SecretAccessKey":"S"},"list":[{"password":"p"}]}"#;
-        let out = redact(json);
-        assert!(!out.contains("TOKEN") && !out.contains("\"S\"") && !out.contains("\"p\""), "{out}");
-        assert!(out.contains("ASIAEXAMPLE"));
-        assert_eq!(out.matches(REDACTED).count(), 3);
-    }
-
-    #[test]
-    fn redaction_changes_only_the_secret_values() {
-        let json = r#"{"credentials": {"accessKeyId": "ASIA1", "sessionToken": "T\"x", "expiration": 1}, "b": [null]}"#;
-        let want =
-            r#"{"credentials": {"accessKeyId": "ASIA1", "sessionToken": "<redacted>", "expiration": 1}, "b": [null]}"#;
-        assert_eq!(redact(json), want);
-        assert_eq!(redact(r#"{"password":null}"#), r#"{"password":null}"#);
-        assert_eq!(redact(r#"{"password":"p"} trailing"#), REDACTED_OBJECT);
-        assert_eq!(redact("password=p"), REDACTED_OBJECT);
-    }
-
-    #[test]
-    fn text_without_secrets_is_not_rewritten() {
-        let json = r#"{"roleArn":"arn:aws:iam::1:role/x", "roleSessionName":"s"}"#;
-        assert!(matches!(redact(json), Cow::Borrowed(s) if s == json));
-    }
 
     #[test]
     fn paths_read_inside_objects_and_arrays() {

@@ -5,7 +5,8 @@
 //! [`schema`] lists the columns once; [`normalize_record`] maps a record onto them following
 //! Elastic's AWS integration; [`Enrichment`] adds the network and place of `source.ip`;
 //! [`BatchBuilder`] turns events into Arrow batches with only the projected columns.
-//! Secrets (session tokens, secret keys, passwords) are redacted while normalizing, so no
+//! Secrets (session tokens, secret keys, passwords, private keys: [`is_secret_key`]) are
+//! redacted from every free-form object while normalizing, whatever the input format, so no
 //! later stage can print one.
 //!
 //! Reading is built for speed on many small files: a delivery file is parsed in one pass
@@ -25,14 +26,16 @@ mod flattened;
 mod map_string;
 mod normalize;
 pub mod schema;
+mod secrets;
 mod table;
 
 pub use builder::BatchBuilder;
 pub use enrich::Enrichment;
 pub use event::{EcsEvent, Value};
-pub use flattened::{FlattenedPath, REDACTED, redact};
+pub use flattened::FlattenedPath;
 pub use normalize::parse_time;
 pub use schema::{COLUMNS, Col, ColumnDef, ColumnSet, Kind, SCHEMA};
+pub use secrets::{REDACTED, is_secret_key, redact};
 pub use table::TableSchema;
 
 use normalize::Parsed;

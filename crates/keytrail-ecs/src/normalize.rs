@@ -9,7 +9,8 @@ use sonic_rs::LazyValue;
 use crate::categorize::categorize;
 use crate::cloudtrail::{Fields, ReadRecord, Record, Resource, UserIdentity, resources};
 use crate::event::{EcsEvent, Value};
-use crate::flattened::{lookup_str, redact};
+use crate::flattened::lookup_str;
+use crate::secrets::redact;
 use crate::schema::Col;
 
 const DATASET: &str = "aws.cloudtrail";
@@ -129,15 +130,16 @@ pub(crate) fn normalize<'a>(read: ReadRecord<'a>, event: &mut EcsEvent<'a>) {
         // Elastic drops null and empty values; `{}` stays, as it does there.
         (raw != "null" && raw != "\"\"").then(|| cow_from_lazy(value))
     };
-    // The columns below only look up keys that are not secrets, so the text is redacted only
-    // when it is output.
+    // An object is redacted whenever it is output (as JSON, as Elastic's text copy, or by
+    // path: each wants the object's column); the lookups below read only keys that are not
+    // secrets, so reads that output none of the objects skip the work.
     let redacted = |col: Col, text: Option<Cow<'a, str>>| {
         if event.wants(col) { text.map(redact_cow) } else { text }
     };
-    let request = flat(&record.request_parameters);
+    let request = redacted(Col::FlatRequestParameters, flat(&record.request_parameters));
     let response = redacted(Col::FlatResponseElements, flat(&record.response_elements));
     let additional = redacted(Col::FlatAdditionalEventData, flat(&record.additional_event_data));
-    let service_details = flat(&record.service_event_details);
+    let service_details = redacted(Col::FlatServiceEventDetails, flat(&record.service_event_details));
 
     // Outcome: any error fails the call; a ConsoleLogin says its own result.
     let action = record.event_name;

@@ -125,10 +125,10 @@ columns! {
     ResponseElements => "aws.cloudtrail.response_elements", Str, "responseElements as Elastic's text copy (see aws.cloudtrail.request_parameters).";
     AdditionalEventData => "aws.cloudtrail.additional_eventdata", Str, "additionalEventData as Elastic's text copy (see aws.cloudtrail.request_parameters).";
     ServiceEventDetails => "aws.cloudtrail.service_event_details", Str, "serviceEventDetails as Elastic's text copy (see aws.cloudtrail.request_parameters).";
-    FlatRequestParameters => "aws.cloudtrail.flattened.request_parameters", Str, "The call's requestParameters as JSON. Any path inside reads as a column: \"aws.cloudtrail.flattened.request_parameters.<path>\".";
-    FlatResponseElements => "aws.cloudtrail.flattened.response_elements", Str, "responseElements as JSON, secrets (session tokens, secret keys, passwords) redacted. Paths read as for request_parameters.";
-    FlatAdditionalEventData => "aws.cloudtrail.flattened.additional_eventdata", Str, "additionalEventData as JSON. Paths read as for request_parameters.";
-    FlatServiceEventDetails => "aws.cloudtrail.flattened.service_event_details", Str, "serviceEventDetails as JSON. Paths read as for request_parameters.";
+    FlatRequestParameters => "aws.cloudtrail.flattened.request_parameters", Str, "The call's requestParameters as JSON, secrets (passwords, tokens, secret and private keys) redacted. Any path inside reads as a column: \"aws.cloudtrail.flattened.request_parameters.<path>\".";
+    FlatResponseElements => "aws.cloudtrail.flattened.response_elements", Str, "responseElements as JSON, secrets redacted. Paths read as for request_parameters.";
+    FlatAdditionalEventData => "aws.cloudtrail.flattened.additional_eventdata", Str, "additionalEventData as JSON, secrets redacted. Paths read as for request_parameters.";
+    FlatServiceEventDetails => "aws.cloudtrail.flattened.service_event_details", Str, "serviceEventDetails as JSON, secrets redacted. Paths read as for request_parameters.";
 }
 
 pub const COLUMN_COUNT: usize = Col::FlatServiceEventDetails as usize + 1;

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use keytrail_ecs::{COLUMNS, Col, Enrichment, Kind, REDACTED, Value, normalize_record, parse_time};
+use keytrail_ecs::{COLUMNS, Col, Enrichment, Kind, REDACTED, Value, is_secret_key, normalize_record, parse_time};
 
 /// Elastic's document flattened to dotted keys.
 fn flatten(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, serde_json::Value)>) {
@@ -42,21 +42,23 @@ fn flatten(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, serde
 }
 
 /// Elastic's `Map.toString()` copy with the values of secret keys replaced as keytrail
-/// replaces them.
+/// replaces them (flags are kept).
 fn redacted_text_copy(text: &str) -> String {
-    const SECRETS: &[&str] = &["sessionToken", "secretAccessKey", "password", "newPassword", "oldPassword"];
-    let mut out = text.to_string();
-    for key in SECRETS {
-        for opener in ["{", ", "] {
-            let needle = format!("{opener}{key}=");
-            let mut from = 0;
-            while let Some(at) = out[from..].find(&needle).map(|i| from + i + needle.len()) {
-                let end = out[at..].find([',', '}']).map_or(out.len(), |i| at + i);
-                out.replace_range(at..end, REDACTED);
-                from = at + REDACTED.len();
-            }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('=') {
+        let key_start = rest[..at].rfind(['{', ' ', '[']).map_or(0, |i| i + 1);
+        let value_end = rest[at + 1..].find([',', '}']).map_or(rest.len(), |i| at + 1 + i);
+        let value = &rest[at + 1..value_end];
+        out.push_str(&rest[..=at]);
+        if is_secret_key(&rest[key_start..at]) && !matches!(value, "true" | "false") && !value.starts_with('{') {
+            out.push_str(REDACTED);
+            rest = &rest[value_end..];
+        } else {
+            rest = &rest[at + 1..];
         }
     }
+    out.push_str(rest);
     out
 }
 
