@@ -6,8 +6,9 @@ use keytrail_ecs::{Enrichment, normalize_record};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let (text, _) = keytrail_decode::decompress(data.to_vec());
-    let (text, _) = keytrail_decode::utf8_prefix(&text);
+    let mut inflated = Vec::new();
+    let (text, _) = keytrail_decode::decompress(data, &mut inflated);
+    let (text, _) = keytrail_decode::utf8_prefix(text);
     let enrichment = Enrichment::default();
     keytrail_decode::frame(text, 1 << 20, &mut |record| {
         if let Ok(record) = record {

@@ -1,9 +1,10 @@
 //! `new_terms`: a combination of field values alerts the first time it appears in a run's
 //! window when it did not appear in the history window before it.
 //!
-//! Backfilled without replaying runs: for one value combination with occurrences
+//! Backfilled without replaying runs: a run at t sees the window (t − lookback, t] and the
+//! history (t − history, t − lookback] before it. For one value combination with occurrences
 //! o₁ < o₂ < …, occurrence oᵢ (previous one p) is the window's first occurrence with an
-//! empty history exactly for the runs t with p < t − history, oᵢ ≤ t ≤ oᵢ + lookback.
+//! empty history exactly for the runs t with p ≤ t − history, oᵢ ≤ t < oᵢ + lookback.
 //! The alert belongs to the earliest such run on the grid; later runs that see the same
 //! occurrence raise the same alert, reported once.
 
@@ -88,11 +89,11 @@ pub fn new_occurrences(
     for (key, event) in occurrences {
         let earliest = match previous {
             Some((previous_key, previous_time)) if previous_key == key => {
-                event.window_time.max(previous_time + history_ms + 1)
+                event.window_time.max(previous_time + history_ms)
             }
             _ => event.window_time,
         };
-        let latest = event.window_time + lookback_ms;
+        let latest = event.window_time + lookback_ms - 1;
         if earliest <= latest {
             found.push((event, key.to_string(), earliest, latest));
         }
@@ -116,11 +117,11 @@ mod tests {
         let found = new_occurrences(&events, &keys, 100, 10);
         let times: Vec<_> = found.iter().map(|(e, _, low, high)| (e.time, *low, *high)).collect();
         // 5 and 50 follow within the history; 200 comes 150 after 50, more than 100.
-        assert_eq!(times, [(0, 0, 10), (200, 200, 210)]);
-        // An occurrence 95 after the previous one can still be new for a run 6 later.
+        assert_eq!(times, [(0, 0, 9), (200, 200, 209)]);
+        // An occurrence 95 after the previous one can still be new for a run 5 later.
         let found = new_occurrences(&[at(0), at(95)], &keys, 100, 10);
         let times: Vec<_> = found.iter().map(|(e, _, low, high)| (e.time, *low, *high)).collect();
-        assert_eq!(times, [(0, 0, 10), (95, 101, 105)]);
+        assert_eq!(times, [(0, 0, 9), (95, 100, 104)]);
     }
 
     #[test]

@@ -112,6 +112,12 @@ impl Query {
         &self.indices
     }
 
+    /// Whether the query has a STATS command: Elastic's test (computeIsESQLQueryAggregating)
+    /// for rows that stand for no single event, whose alerts belong to their run.
+    pub fn is_aggregating(&self) -> bool {
+        self.commands.iter().any(|command| matches!(command.kind, CommandKind::Stats { .. }))
+    }
+
     /// The source columns the query reads, in order of first use: every field it names
     /// before the query itself defines that name (KEEP/DROP wildcards are not expanded).
     pub fn fields(&self) -> Vec<String> {
