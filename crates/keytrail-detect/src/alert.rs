@@ -37,6 +37,10 @@ impl Alert {
             rule_object.insert("threat".into(), serde_json::to_value(&rule.threat).expect("threats serialize"));
         }
         document.insert("rule".into(), Value::Object(rule_object));
+        if let Some(kind) = &rule.building_block_type {
+            // Elastic's mark: such alerts feed other rules and stay out of its alert table.
+            insert_dotted(&mut document, "kibana.alert.building_block_type", kind.clone().into());
+        }
         for (name, value) in &self.fields {
             insert_dotted(&mut document, name, value.clone());
         }

@@ -1,16 +1,17 @@
 //! A hunt: every detection over the stored events, on the schedule Elastic would have run
-//! it, with alerts capped per run (`max_signals`) and identical alerts reported once.
-
-use std::collections::{BTreeMap, HashSet};
+//! it. Each alert goes to the earliest run that sees it and has not yet raised `max_signals`
+//! alerts; an alert Elastic would give the same id (same event; same event and terms; same
+//! ES|QL row of a non-aggregating query) is raised once (see [`assign_runs`]).
 
 use datafusion::error::Result;
 use keytrail_rules::{Detection, Logic};
 
 use crate::alert::Alert;
+use crate::baseline::{Baseline, History, mark_thin};
 use crate::esql;
 use crate::new_terms::{new_occurrences, term_keys};
 use crate::per_event::{event_fields, events_in_time_order, matching};
-use crate::schedule::{RunGrid, run_between};
+use crate::schedule::{Candidate, RunGrid, assign_runs};
 use crate::store::EventStore;
 
 /// The tag of ES|QL rules that alert on something seen for the first time within their
@@ -24,9 +25,9 @@ pub struct HuntOptions {
     /// The span to backfill; default: the span of the data.
     pub since: Option<i64>,
     pub until: Option<i64>,
-    /// Let new_terms rules (and ES|QL rules tagged [`BASELINE_TAG`]) alert on the first
-    /// history window of the data too.
-    pub no_baseline: bool,
+    /// How much of the data first-seen rules (new_terms, and ES|QL rules tagged
+    /// [`BASELINE_TAG`]) take as history before they judge.
+    pub baseline: Baseline,
 }
 
 /// What one detection did.
@@ -36,8 +37,11 @@ pub struct RuleOutcome {
     pub name: String,
     pub runs: usize,
     pub alerts: usize,
-    /// Alerts a run could not raise because it had reached `max_signals`.
+    /// Alerts Elastic would never have raised because every run that saw them had reached
+    /// `max_signals`.
     pub capped: usize,
+    /// For first-seen rules: the history they had to judge with.
+    pub history: Option<History>,
     pub error: Option<String>,
 }
 
@@ -46,6 +50,16 @@ pub struct HuntReport {
     /// By run time, then rule name.
     pub alerts: Vec<Alert>,
     pub rules: Vec<RuleOutcome>,
+}
+
+/// How far back a first-seen rule looks for earlier occurrences: a new_terms rule's history
+/// window; for an ES|QL rule tagged [`BASELINE_TAG`], its own window. None for other rules.
+fn first_seen_window(detection: &Detection) -> Option<i64> {
+    match &detection.logic {
+        Logic::NewTerms { history_ms, .. } => Some(*history_ms),
+        Logic::Esql(_) if detection.rule.tags.iter().any(|t| t == BASELINE_TAG) => Some(detection.schedule.lookback_ms),
+        _ => None,
+    }
 }
 
 /// When the runs happen.
@@ -74,25 +88,37 @@ pub async fn hunt(store: &EventStore, detections: &[Detection], options: &HuntOp
         (None, None) => return report,
     };
     let data_start = options.since.or(store.span.map(|s| s.0)).unwrap_or(i64::MIN);
+    let data_end = options.until.or(store.span.map(|s| s.1)).unwrap_or(i64::MAX);
     for detection in detections {
         let grid = runs.grid(detection.schedule.interval_ms);
+        let first_seen_window = first_seen_window(detection);
+        let baseline_end = match (first_seen_window, runs) {
+            (Some(window), Runs::Backfill { .. }) => options.baseline.end(window, data_start, data_end),
+            _ => i64::MIN,
+        };
         let mut outcome = RuleOutcome {
             origin: detection.origin.clone(),
             name: detection.rule.name.clone(),
             runs: grid.runs(),
             alerts: 0,
             capped: 0,
+            history: None,
             error: None,
         };
         let started = std::time::Instant::now();
-        let result = run_detection(store, detection, runs, &grid, data_start, options).await;
+        let result = run_detection(store, detection, runs, &grid, data_start, baseline_end).await;
         tracing::debug!("{:.3} s: {}", started.elapsed().as_secs_f64(), detection.origin);
         match result {
-            Ok(alerts) => {
-                let (kept, capped) = cap_per_run(alerts, detection.schedule.max_signals as usize);
-                outcome.alerts = kept.len();
+            Ok((mut alerts, capped)) => {
+                if let Some(window_ms) = first_seen_window {
+                    let thin_alerts = mark_thin(&mut alerts, window_ms, data_start);
+                    let baseline_ms = baseline_end.max(data_start).saturating_sub(data_start);
+                    let data_ms = data_end.saturating_sub(data_start);
+                    outcome.history = Some(History { window_ms, baseline_ms, data_ms, thin_alerts });
+                }
+                outcome.alerts = alerts.len();
                 outcome.capped = capped;
-                report.alerts.extend(kept);
+                report.alerts.extend(alerts);
             }
             Err(error) => outcome.error = Some(error.to_string()),
         }
@@ -110,10 +136,11 @@ async fn run_detection(
     runs: Runs,
     grid: &RunGrid,
     data_start: i64,
-    options: &HuntOptions,
-) -> Result<Vec<Alert>> {
+    baseline_end: i64,
+) -> Result<(Vec<Alert>, usize)> {
     let lookback = detection.schedule.lookback_ms;
     let window_field = detection.schedule.timestamp_field.def().name;
+    let max_signals = detection.schedule.max_signals as usize;
     let alert = |run_time, first_event, last_event, fields| Alert {
         rule: detection.rule.clone(),
         run_time,
@@ -125,48 +152,58 @@ async fn run_detection(
         Logic::Query(query) => {
             let batches = matching(store, query)?;
             let events = events_in_time_order(&batches, window_field)?;
-            Ok(events
-                .into_iter()
-                .filter_map(|event| {
-                    let run = run_between(grid, event.window_time, event.window_time + lookback)?;
-                    Some(alert(run, event.time, event.time, event_fields(&batches, event)))
+            // A run at t sees (t − lookback, t].
+            let candidates: Vec<_> = events
+                .iter()
+                .map(|event| Candidate {
+                    identity: (event.batch, event.row),
+                    runs: (event.window_time, event.window_time + lookback - 1),
+                    // Elastic pages through hits sorted by the rule's timestamp field, then @timestamp.
+                    order: (event.window_time, event.time, event.batch, event.row),
                 })
-                .collect())
+                .collect();
+            let assignment = assign_runs(grid, max_signals, &candidates);
+            let alerts = assignment
+                .raised
+                .into_iter()
+                .map(|(index, run)| {
+                    let event = events[index];
+                    alert(run, event.time, event.time, event_fields(&batches, event))
+                })
+                .collect();
+            Ok((alerts, assignment.capped))
         }
         Logic::NewTerms { query, fields, history_ms } => {
             let batches = matching(store, query)?;
             let events = events_in_time_order(&batches, window_field)?;
             let keys = term_keys(&batches, fields)?;
-            let baseline_end = if options.no_baseline || matches!(runs, Runs::Once(_)) {
-                i64::MIN
-            } else {
-                data_start.saturating_add(*history_ms)
-            };
-            let mut alerts = Vec::new();
-            for (event, key, earliest, latest) in new_occurrences(&events, &keys, *history_ms, lookback) {
-                if event.time < baseline_end {
-                    continue;
-                }
-                let Some(run) = run_between(grid, earliest, latest) else { continue };
-                let mut fields_out = event_fields(&batches, event);
-                let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
-                fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
-                alerts.push(alert(run, event.time, event.time, fields_out));
-            }
-            alerts.sort_by_key(|a| (a.run_time, a.first_event));
-            Ok(alerts)
+            let occurrences: Vec<_> = new_occurrences(&events, &keys, *history_ms, lookback)
+                .into_iter()
+                .filter(|(event, ..)| event.time >= baseline_end)
+                .collect();
+            let candidates: Vec<_> = occurrences
+                .iter()
+                .map(|(event, key, earliest, latest)| Candidate {
+                    identity: (event.batch, event.row, key.as_str()),
+                    runs: (*earliest, *latest),
+                    order: (event.window_time, event.time, event.batch, event.row, key.as_str()),
+                })
+                .collect();
+            let assignment = assign_runs(grid, max_signals, &candidates);
+            let alerts = assignment
+                .raised
+                .into_iter()
+                .map(|(index, run)| {
+                    let (event, key, ..) = &occurrences[index];
+                    let mut fields_out = event_fields(&batches, *event);
+                    let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
+                    fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
+                    alert(run, event.time, event.time, fields_out)
+                })
+                .collect();
+            Ok((alerts, assignment.capped))
         }
         Logic::Esql(query) => {
-            // A "first seen" rule knows nothing before the data starts: its first window is a
-            // baseline, as for new_terms rules.
-            let baseline_end = if options.no_baseline
-                || matches!(runs, Runs::Once(_))
-                || !detection.rule.tags.iter().any(|t| t == BASELINE_TAG)
-            {
-                i64::MIN
-            } else {
-                data_start.saturating_add(lookback)
-            };
             let rows = match runs {
                 Runs::Once(now) => esql::run_once(store, query, now, lookback, window_field).await?,
                 Runs::Backfill { .. } => {
@@ -176,40 +213,36 @@ async fn run_detection(
                 }
             };
             let data_end = store.span.map_or(i64::MAX, |s| s.1);
-            let mut seen = HashSet::new();
-            let mut rows = rows;
-            rows.sort_by_key(|row| row.run_time);
-            Ok(rows
-                .into_iter()
-                .filter(|row| row.run_time >= baseline_end)
-                .filter(|row| seen.insert(serde_json::to_string(&row.fields).unwrap_or_default()))
-                .map(|row| {
-                    // An aggregate row's evidence is its run's window, clipped to the data.
-                    let (first, last) = row
-                        .event_time
-                        .map_or(((row.run_time - lookback).max(data_start), row.run_time.min(data_end)), |t| (t, t));
-                    alert(row.run_time, first, last, row.fields)
+            // An aggregate row's evidence is its run's window, clipped to the data.
+            let evidence = |row: &esql::EsqlRow| {
+                row.event_time
+                    .map_or(((row.run_time - lookback).max(data_start), row.run_time.min(data_end)), |t| (t, t))
+            };
+            let rows: Vec<_> = rows.into_iter().filter(|row| row.run_time >= baseline_end).collect();
+            let texts: Vec<String> =
+                rows.iter().map(|row| serde_json::to_string(&row.fields).unwrap_or_default()).collect();
+            // Elastic gives an aggregating query's alerts ids of their run, so each run raises
+            // its rows anew; a row of a non-aggregating query stands for its event.
+            let aggregating = query.is_aggregating();
+            let candidates: Vec<_> = rows
+                .iter()
+                .zip(&texts)
+                .map(|(row, text)| Candidate {
+                    identity: (aggregating.then_some(row.run_time), text.as_str()),
+                    runs: (row.run_time, row.run_time),
+                    order: (evidence(row).0, text.as_str()),
                 })
-                .collect())
+                .collect();
+            let assignment = assign_runs(grid, max_signals, &candidates);
+            let alerts = assignment
+                .raised
+                .into_iter()
+                .map(|(index, run)| {
+                    let (first, last) = evidence(&rows[index]);
+                    alert(run, first, last, rows[index].fields.clone())
+                })
+                .collect();
+            Ok((alerts, assignment.capped))
         }
     }
-}
-
-/// Keeps the first `max_signals` alerts of each run (by evidence time).
-fn cap_per_run(alerts: Vec<Alert>, max_signals: usize) -> (Vec<Alert>, usize) {
-    let mut per_run: BTreeMap<i64, Vec<Alert>> = BTreeMap::new();
-    for alert in alerts {
-        per_run.entry(alert.run_time).or_default().push(alert);
-    }
-    let mut capped = 0;
-    let mut kept = Vec::new();
-    for (_, mut alerts) in per_run {
-        alerts.sort_by_key(|a| a.first_event);
-        if alerts.len() > max_signals {
-            capped += alerts.len() - max_signals;
-            alerts.truncate(max_signals);
-        }
-        kept.extend(alerts);
-    }
-    (kept, capped)
 }

@@ -7,7 +7,7 @@
 //! --- events [NAME]        raw CloudTrail events, one a line, in a file named NAME
 //!                          (default events.jsonl; a CloudTrail log file name gives the
 //!                          events its delivery time); several sections make several files
-//! --- options              optional: now = <time>, no_baseline, since/until = <time>
+//! --- options              optional: now = <time>, baseline = quarter|window|none, since/until = <time>
 //! --- alerts FIELD...      one line an alert: run time, then each FIELD's value (- if absent)
 //! ```
 //! Set `KEYTRAIL_BLESS=1` to rewrite the alerts sections with what the hunt raised.
@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keytrail_detect::{EventStore, HuntOptions, hunt};
+use keytrail_detect::{Baseline, EventStore, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
 use keytrail_engine::{ReadOptions, ReadReport, session};
 use keytrail_rules::{RuleSet, parse_rule};
@@ -81,7 +81,14 @@ fn options(text: &str) -> HuntOptions {
             Some(("now", value)) => options.now = Some(time(value)),
             Some(("since", value)) => options.since = Some(time(value)),
             Some(("until", value)) => options.until = Some(time(value)),
-            None if line == "no_baseline" => options.no_baseline = true,
+            Some(("baseline", value)) => {
+                options.baseline = match value.trim() {
+                    "quarter" => Baseline::Quarter,
+                    "window" => Baseline::Window,
+                    "none" => Baseline::None,
+                    other => panic!("unknown baseline '{other}'"),
+                }
+            }
             _ => panic!("unknown option line '{line}'"),
         }
     }

@@ -4,10 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::exit;
+
 const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\nIP to AS data: RouteViews, DB-IP (https://db-ip.com) and NRO, via ip-location-db; licensed CC BY 4.0."
 );
+
+/// When `hunt` exits 1.
+pub const HUNT_FLAGS: &str = "alerts were raised (building-block alerts alone do not count)";
 
 #[derive(Parser)]
 #[command(name = "keytrail", version, long_version = LONG_VERSION, about = "Find stolen and leaked AWS credentials in CloudTrail logs.")]
@@ -31,26 +36,31 @@ pub struct GlobalArgs {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run SQL over the `cloudtrail` table of the given logs.
-    #[command(
-        after_help = "Columns have ECS names with dots: quote them, e.g.\n  keytrail query 'select \"event.action\", count(*) from cloudtrail group by 1 order by 2 desc' logs/"
-    )]
+    #[command(after_help = format!(
+        "Columns have ECS names with dots: quote them, e.g.\n  keytrail query 'select \"event.action\", count(*) from cloudtrail group by 1 order by 2 desc' logs/\n{}",
+        exit::help(None)
+    ))]
     Query(QueryArgs),
     /// List the columns of the `cloudtrail` table.
+    #[command(after_help = exit::help(None))]
     Schema(SchemaArgs),
     /// Write the normalized, enriched events as Parquet (partitioned by date) or NDJSON.
+    #[command(after_help = exit::help(None))]
     Convert(ConvertArgs),
     /// Write a realistic CloudTrail estate in the S3 layout, for trying keytrail out and for tests.
+    #[command(after_help = exit::help(None))]
     Simulate(SimulateArgs),
     /// Run detection rules over the logs, as if they had been enabled all along; print alerts.
-    #[command(after_help = "Exit status: 0 without alerts, 1 with alerts, 2 on errors.")]
+    #[command(after_help = exit::help(Some(HUNT_FLAGS)))]
     Hunt(HuntArgs),
     /// Everything one access key, user or address did, the sessions it created, and what of it looks like an intruder's.
-    #[command(after_help = "Exit status: 0 with a report, 1 when the subject is not in the logs, 2 on errors.")]
+    #[command(after_help = exit::help(Some("the subject is not in the logs")))]
     Investigate(crate::commands::investigate::InvestigateArgs),
     /// The plan that contains a stolen access key (deactivate, deny, revoke sessions, clean up); --apply takes its first steps.
-    #[command(
-        after_help = "Dry run by default. --apply asks before changing the account (--yes does not), writes an audit log, and --undo LOG reverses it.\nExit status: 0 on success, 2 on errors (including a change that failed)."
-    )]
+    #[command(after_help = format!(
+        "Dry run by default. --apply asks before changing the account (--yes does not), writes an audit log, and --undo LOG reverses it. A change that failed is an error.\n{}",
+        exit::help(None)
+    ))]
     Contain(crate::commands::contain::ContainArgs),
     /// Work with rule files.
     #[command(subcommand)]
@@ -151,12 +161,29 @@ pub struct HuntArgs {
     /// Run every rule once, at this time, instead of backfilling over the data.
     #[arg(long, value_parser = parse_time)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
-    /// new_terms rules alert in the data's first history window too (normally a baseline).
-    #[arg(long)]
+    /// How much of the data first-seen rules (new_terms, and ES|QL rules tagged as such) take
+    /// as history before they judge: a leading quarter, at most their history window
+    /// (alerts judged on less history than the rule asks are marked thin); the whole first
+    /// history window, as Elastic on data with nothing before it; or none.
+    #[arg(long, value_enum, default_value_t = BaselineArg::Quarter)]
+    pub baseline: BaselineArg,
+    /// The same as --baseline none.
+    #[arg(long, conflicts_with = "baseline")]
     pub no_baseline: bool,
+    /// Show building-block rules' alerts in the table too (Elastic hides them from its alert
+    /// table; NDJSON and JSON always carry them, marked kibana.alert.building_block_type).
+    #[arg(long)]
+    pub building_blocks: bool,
     /// Output format; default: table on a terminal, NDJSON otherwise.
     #[arg(long, value_enum)]
     pub format: Option<AlertFormat>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum BaselineArg {
+    Quarter,
+    Window,
+    None,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -169,7 +196,7 @@ pub enum AlertFormat {
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Parse and plan every rule; print, per rule type, how many can run and why the others cannot.
-    #[command(after_help = "Exit status: 0 when every rule can run, 1 when some cannot, 2 on errors.")]
+    #[command(after_help = exit::help(Some("some rules cannot run")))]
     Check {
         /// Rule files or folders; without any, keytrail's built-in rules.
         paths: Vec<PathBuf>,
@@ -178,6 +205,7 @@ pub enum RulesCommand {
         all: bool,
     },
     /// Print a rule's documentation: what it catches, false positives, how to investigate, its query.
+    #[command(after_help = exit::help(None))]
     Show {
         /// A rule_id, or words of the rule's name (case-insensitive).
         rule: String,
@@ -239,6 +267,7 @@ pub struct SimulateArgs {
 #[derive(Subcommand)]
 pub enum IntelCommand {
     /// Import a list: one address or CIDR a line, CSV (the first field that is an address), or Tor's exit list.
+    #[command(after_help = exit::help(None))]
     Add {
         file: PathBuf,
         /// The list's name in alerts (threat.feed.name); default: the file's name.
@@ -246,12 +275,14 @@ pub enum IntelCommand {
         name: Option<String>,
     },
     /// Show the imported lists.
+    #[command(after_help = exit::help(None))]
     List,
 }
 
 #[derive(Subcommand)]
 pub enum AsnCommand {
     /// Compile the ip-location-db ASN CSVs (asn-ipv4.csv, asn-ipv6.csv) into keytrail's index.
+    #[command(after_help = exit::help(None))]
     Build {
         /// Folder holding asn-ipv4.csv and asn-ipv6.csv (the unpacked npm package @ip-location-db/asn).
         from: PathBuf,
@@ -260,6 +291,7 @@ pub enum AsnCommand {
         output: Option<PathBuf>,
     },
     /// Look IPs up in the database keytrail would use.
+    #[command(after_help = exit::help(None))]
     Lookup {
         ips: Vec<std::net::IpAddr>,
         #[arg(long, value_name = "FILE", env = "KEYTRAIL_ASN_DB")]

@@ -22,10 +22,11 @@
 //!  keytrail (here)   commands: query, schema, convert, hunt, rules, investigate, contain, simulate, asn
 //! ```
 //!
-//! Exit status: 0 on success, 2 on error (1 is kept for "alerts found", as grep uses it).
+//! Exit status: one scheme for every command, in [`exit`].
 
 mod args;
 mod commands;
+mod exit;
 mod output;
 mod progress;
 mod setup;
@@ -54,5 +55,5 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain().skip(1) {
         eprintln!("  Cause: {cause}");
     }
-    ExitCode::from(2)
+    exit::failed()
 }

@@ -14,6 +14,7 @@ use keytrail_contain::{Applier, ApplyError, Mode, Plan, Target, render, undo};
 use keytrail_investigate::Report;
 
 use crate::args::AwsArgs;
+use crate::exit;
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("input").required(true).multiple(true).args(["access_key_id", "from_investigation", "undo"])))]
@@ -194,7 +195,7 @@ async fn apply(
             summary.count(Outcome::Failed)
         );
     }
-    Ok(if summary.count(Outcome::Failed) > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if summary.count(Outcome::Failed) > 0 { exit::failed() } else { ExitCode::SUCCESS })
 }
 
 fn pending_line(pending: &Pending) -> String {

@@ -3,11 +3,12 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use keytrail_detect::{Alert, EventStore, HuntOptions, HuntReport, hunt};
+use keytrail_detect::{Alert, Baseline, EventStore, History, HuntOptions, HuntReport, hunt};
 use keytrail_investigate::render::clip;
 use keytrail_rules::RuleSet;
 
-use crate::args::{AlertFormat, HuntArgs};
+use crate::args::{AlertFormat, BaselineArg, HuntArgs};
+use crate::exit;
 use crate::progress::Progress;
 use crate::setup::Reading;
 
@@ -47,7 +48,11 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         now: millis(args.now),
         since: millis(args.read.since),
         until: millis(args.read.until),
-        no_baseline: args.no_baseline,
+        baseline: match (args.no_baseline, args.baseline) {
+            (true, _) | (_, BaselineArg::None) => Baseline::None,
+            (_, BaselineArg::Quarter) => Baseline::Quarter,
+            (_, BaselineArg::Window) => Baseline::Window,
+        },
     };
     let read_seconds = started.elapsed().as_secs_f64();
     let report = hunt(&store, &rules.detections, &options).await;
@@ -61,6 +66,7 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     let format =
         args.format.unwrap_or(if std::io::stdout().is_terminal() { AlertFormat::Table } else { AlertFormat::Ndjson });
+    let hidden = if format == AlertFormat::Table && !args.building_blocks { building_blocks(&report) } else { 0 };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match format {
@@ -73,7 +79,10 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             let alerts: Vec<_> = report.alerts.iter().map(Alert::to_json).collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&alerts)?)?;
         }
-        AlertFormat::Table => write_table(&mut out, &report)?,
+        AlertFormat::Table => write_table(&mut out, &report, args.building_blocks)?,
+    }
+    if hidden > 0 {
+        writeln!(out, "{hidden} building-block alerts not shown (--building-blocks shows them)")?;
     }
     out.flush()?;
     if !quiet && format != AlertFormat::Table {
@@ -83,17 +92,17 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     for rule in report.rules.iter().filter(|r| r.error.is_some()) {
         eprintln!("keytrail: rule failed: {}: {}", rule.origin, rule.error.as_deref().unwrap_or_default());
     }
-    Ok(if failed > 0 {
-        ExitCode::from(2)
-    } else if report.alerts.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failed > 0 { exit::failed() } else { exit::flagged(report.alerts.len() > building_blocks(&report)) })
+}
+
+/// Alerts of building-block rules: inputs to other rules, which Elastic keeps out of its
+/// alert table.
+fn building_blocks(report: &HuntReport) -> usize {
+    report.alerts.iter().filter(|a| a.rule.building_block_type.is_some()).count()
 }
 
 /// One line an alert: when, how bad, which rule, and who/what/where at a glance.
-fn write_table(out: &mut impl Write, report: &HuntReport) -> anyhow::Result<()> {
+fn write_table(out: &mut impl Write, report: &HuntReport, building_blocks: bool) -> anyhow::Result<()> {
     let text = |alert: &Alert, names: &[&str]| {
         names
             .iter()
@@ -105,13 +114,15 @@ fn write_table(out: &mut impl Write, report: &HuntReport) -> anyhow::Result<()> 
             .unwrap_or_default()
     };
     writeln!(out, "{:<24} {:<8} {:<52} {:<28} {:<22} {:<16}", "run time", "severity", "rule", "who", "key", "source")?;
-    for alert in &report.alerts {
+    for alert in report.alerts.iter().filter(|a| building_blocks || a.rule.building_block_type.is_none()) {
         let time = run_time_text(alert.run_time);
+        // Judged on less history than the rule asks for: marked, as the summary explains.
+        let thin = alert.field("keytrail.history.thin") == Some(&serde_json::Value::Bool(true));
         writeln!(
             out,
             "{:<24} {:<8} {:<52} {:<28} {:<22} {:<16}",
             time,
-            alert.rule.severity,
+            if thin { format!("{}*", alert.rule.severity) } else { alert.rule.severity.clone() },
             clip(&alert.rule.name, 52),
             clip(&text(alert, &["user.name", "aws.cloudtrail.user_identity.arn", "Esql.user_name", "user.id"]), 28),
             text(alert, &["aws.cloudtrail.user_identity.access_key_id"]),
@@ -119,6 +130,9 @@ fn write_table(out: &mut impl Write, report: &HuntReport) -> anyhow::Result<()> 
         )?;
     }
     writeln!(out)?;
+    if report.alerts.iter().any(|a| a.field("keytrail.history.thin") == Some(&serde_json::Value::Bool(true))) {
+        writeln!(out, "* judged on thin history: the data before the run is shorter than the rule's history window")?;
+    }
     Ok(write_summary(out, report)?)
 }
 
@@ -132,8 +146,35 @@ fn write_summary(out: &mut impl Write, report: &HuntReport) -> std::io::Result<(
             None => writeln!(out, "{:>7}  {}{capped}", rule.alerts, rule.name)?,
         }
     }
+    // A silent first-seen rule must read as judged, not as blind: say what it had.
+    for rule in report.rules.iter().filter(|r| r.error.is_none()) {
+        if let Some(history) = &rule.history {
+            writeln!(out, "         {}: {}", rule.name, history_text(history))?;
+        }
+    }
     let runs: usize = report.rules.iter().map(|r| r.runs).sum();
     writeln!(out, "{} alerts from {} rules ({} scheduled runs)", report.alerts.len(), report.rules.len(), runs)
+}
+
+/// `history 10d; baseline the first 12h of 2d of data; 3 alerts on thin history`.
+fn history_text(history: &History) -> String {
+    let mut text = format!(
+        "history {}; baseline the first {} of {} of data",
+        span_text(history.window_ms),
+        span_text(history.baseline_ms),
+        span_text(history.data_ms)
+    );
+    if history.thin_alerts > 0 {
+        text.push_str(&format!("; {} alerts on thin history", history.thin_alerts));
+    }
+    text
+}
+
+/// A span in days, or hours under two days: `10d`, `12h`, `36h`.
+fn span_text(millis: i64) -> String {
+    const HOUR: i64 = 3_600_000;
+    let hours = (millis + HOUR / 2) / HOUR;
+    if hours >= 48 { format!("{:.1}d", millis as f64 / (24 * HOUR) as f64).replace(".0d", "d") } else { format!("{hours}h") }
 }
 
 fn run_time_text(millis: i64) -> String {

@@ -10,6 +10,7 @@ use clap::{ArgGroup, Args, ValueEnum};
 use keytrail_investigate::{Report, Subject, investigate, render};
 
 use crate::args::ReadArgs;
+use crate::exit;
 use crate::progress::Progress;
 use crate::setup::Reading;
 
@@ -81,7 +82,7 @@ pub async fn run(args: InvestigateArgs, quiet: bool) -> anyhow::Result<ExitCode>
         summary(&report, args.output.as_deref());
     }
     // As grep: 1 when the subject is nowhere in the logs.
-    Ok(if report.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(exit::flagged(report.is_empty()))
 }
 
 fn subject(args: &InvestigateArgs) -> anyhow::Result<Subject> {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use keytrail_rules::{RuleErrorKind, RuleSet};
 
 use crate::args::RulesCommand;
+use crate::exit;
 
 pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -66,7 +67,7 @@ fn check(paths: Vec<PathBuf>, all: bool) -> anyhow::Result<ExitCode> {
         };
         println!("{label}: {problem}");
     }
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(exit::flagged(!problems.is_empty()))
 }
 
 /// ruff's `ruff rule`: everything a responder needs to know about one rule, as text.
