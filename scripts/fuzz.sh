@@ -161,9 +161,10 @@ for target in "${targets[@]}"; do
     nice -n 19 cargo +nightly fuzz run "$target" -- \
         -max_total_time=$((minutes * 60)) -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 >"$log" 2>&1 || true
     crashes=$(($(find "$artifacts" -type f | wc -l) - before))
+    # A run that crashed while loading its corpus has no coverage line yet.
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    coverage=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+    coverage=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
     summary+=("$(printf '%-10s %12s runs %8s exec/s  %-22s %s crashes' "$target" "${runs:-?}" "${speed:-?}" "${coverage:-cov: ? ft: ?}" "$crashes")")
     if ((crashes > 0)) || ! grep -q '^Done [0-9]* runs' "$log"; then
         status=1
