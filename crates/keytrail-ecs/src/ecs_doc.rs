@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::event::{EcsEvent, Value};
-use crate::secrets::redact;
 use crate::normalize::{describe, parse_time};
 use crate::schema::{COLUMNS, Col, Kind, col_at};
+use crate::secrets::redact;
 
 pub(crate) fn read(json: &str, event: &mut EcsEvent<'_>) -> Result<(), String> {
     let doc: sonic_rs::Value = sonic_rs::from_str(json).map_err(|e| describe(&e))?;

@@ -10,8 +10,8 @@ use crate::categorize::categorize;
 use crate::cloudtrail::{Fields, ReadRecord, Record, Resource, UserIdentity, resources};
 use crate::event::{EcsEvent, Value};
 use crate::flattened::lookup_str;
-use crate::secrets::redact;
 use crate::schema::Col;
+use crate::secrets::redact;
 
 const DATASET: &str = "aws.cloudtrail";
 

@@ -52,8 +52,10 @@ impl Seen {
             .iter()
             .filter_map(|(what, bytes)| {
                 let text = String::from_utf8_lossy(bytes);
-                let found: Vec<&str> =
-                    text.match_indices(CANARY).map(|(at, _)| &text[at..(at + CANARY.len() + 3).min(text.len())]).collect();
+                let found: Vec<&str> = text
+                    .match_indices(CANARY)
+                    .map(|(at, _)| &text[at..(at + CANARY.len() + 3).min(text.len())])
+                    .collect();
                 (!found.is_empty()).then(|| format!("{what}: {}", found.join(", ")))
             })
             .collect();
@@ -98,7 +100,10 @@ fn write_damaged(dir: &Path) -> Vec<PathBuf> {
     let ndjson = dir.join("damaged.jsonl");
     std::fs::write(&ndjson, plant(&(lines.join("\n") + "\n"))).unwrap();
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let records = format!(r#"{{"Records":[{}]}}"#, record("ChangePassword", r#","additionalEventData":{"newPassword":"{CANARY}"}"#));
+    let records = format!(
+        r#"{{"Records":[{}]}}"#,
+        record("ChangePassword", r#","additionalEventData":{"newPassword":"{CANARY}"}"#)
+    );
     std::io::Write::write_all(&mut gzip, plant(&records).as_bytes()).unwrap();
     let bytes = gzip.finish().unwrap();
     let cut = dir.join("123456789012_CloudTrail_us-east-1_20240502T1105Z_cut.json.gz");
@@ -200,10 +205,11 @@ async fn no_secret_reaches_any_output() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let template = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/canary_estate.jsonl"))
-        .unwrap()
-        .replace("{ACCOUNT}", keytrail_testkit::moto::ACCOUNT)
-        .replace("{KEY}", &key);
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/canary_estate.jsonl"))
+            .unwrap()
+            .replace("{ACCOUNT}", keytrail_testkit::moto::ACCOUNT)
+            .replace("{KEY}", &key);
     let estate = d.join("estate.jsonl");
     std::fs::write(&estate, plant(&template)).unwrap();
     assert!(std::fs::read_to_string(&estate).unwrap().matches(CANARY).count() >= 30, "the canaries are planted");
@@ -213,7 +219,12 @@ async fn no_secret_reaches_any_output() {
     let read = |args: &[&str], errors: &str| -> Vec<String> {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         all.extend(inputs.iter().map(|s| s.to_string()));
-        all.extend(["--errors".into(), d.join(errors).to_str().unwrap().into(), "--max-record-bytes".into(), "4096".into()]);
+        all.extend([
+            "--errors".into(),
+            d.join(errors).to_str().unwrap().into(),
+            "--max-record-bytes".into(),
+            "4096".into(),
+        ]);
         all
     };
     let mut seen = Seen::default();
@@ -279,7 +290,17 @@ async fn no_secret_reaches_any_output() {
     // contain: the plan in both formats; applied, audited and undone when moto runs.
     let investigation = d.join("investigation.json");
     for format in ["text", "json"] {
-        go(&mut seen, 0, vec!["contain".into(), "--from-investigation".into(), investigation.to_str().unwrap().into(), "--format".into(), format.into()]);
+        go(
+            &mut seen,
+            0,
+            vec![
+                "contain".into(),
+                "--from-investigation".into(),
+                investigation.to_str().unwrap().into(),
+                "--format".into(),
+                format.into(),
+            ],
+        );
     }
     if let Some(moto) = &moto {
         let audit = d.join("audit.jsonl");

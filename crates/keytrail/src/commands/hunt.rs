@@ -174,7 +174,11 @@ fn history_text(history: &History) -> String {
 fn span_text(millis: i64) -> String {
     const HOUR: i64 = 3_600_000;
     let hours = (millis + HOUR / 2) / HOUR;
-    if hours >= 48 { format!("{:.1}d", millis as f64 / (24 * HOUR) as f64).replace(".0d", "d") } else { format!("{hours}h") }
+    if hours >= 48 {
+        format!("{:.1}d", millis as f64 / (24 * HOUR) as f64).replace(".0d", "d")
+    } else {
+        format!("{hours}h")
+    }
 }
 
 fn run_time_text(millis: i64) -> String {
