@@ -242,6 +242,28 @@ fn hunt_prints_nested_alerts_without_secrets_and_exits_1() {
 }
 
 #[test]
+fn building_block_alerts_are_marked_and_kept_out_of_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = CREATE_KEY_RULE.replace("[rule]\n", "[rule]\nbuilding_block_type = \"default\"\n");
+    assert!(rule.contains("building_block_type"));
+    std::fs::write(dir.path().join("rule.toml"), rule).unwrap();
+    let hunt = |extra: &[&str]| {
+        let mut args = vec!["hunt", "-", "--rules", dir.path().to_str().unwrap(), "--no-builtin"];
+        args.extend(extra);
+        keytrail_with_stdin(&args, Some(EVENT.as_bytes()))
+    };
+    let ndjson = hunt(&["--format", "ndjson"]);
+    let alert: serde_json::Value = serde_json::from_str(stdout(&ndjson).trim()).unwrap();
+    assert_eq!(alert["kibana"]["alert"]["building_block_type"], "default");
+    assert_eq!(ndjson.status.code(), Some(0), "building-block alerts alone do not make exit 1");
+    let table = hunt(&["--format", "table"]);
+    assert!(!stdout(&table).contains("AKIAEXAMPLEEXAMPLE01"), "{}", stdout(&table));
+    assert!(stdout(&table).contains("1 building-block alerts not shown"), "{}", stdout(&table));
+    let shown = hunt(&["--format", "table", "--building-blocks"]);
+    assert!(stdout(&shown).contains("AKIAEXAMPLEEXAMPLE01"), "{}", stdout(&shown));
+}
+
+#[test]
 fn hunt_without_alerts_exits_0() {
     // One event is all the data: the whole history window is baseline, so nothing alerts (by
     // default its key's first address would, judged on no history).
