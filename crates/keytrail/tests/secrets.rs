@@ -111,34 +111,18 @@ fn write_damaged(dir: &Path) -> Vec<PathBuf> {
     vec![ndjson, cut]
 }
 
-const QUERY_RULE: &str = r#"
-[rule]
-rule_id = "canary-query"
-name = "Canary: every call"
-description = "Every call."
-type = "query"
-language = "kuery"
-from = "now-6m"
-interval = "5m"
-risk_score = 21
-severity = "low"
-index = ["logs-aws.cloudtrail-*"]
-query = 'event.dataset: "aws.cloudtrail"'
-"#;
+/// A rule file alerting on every call: the header the three rules share, then their own lines.
+fn rule_file(id: &str, kind: &str, language: &str, rest: &str) -> String {
+    format!(
+        "[rule]\nrule_id = \"{id}\"\nname = \"{id}\"\ndescription = \"{id}\"\ntype = \"{kind}\"\nlanguage = \"{language}\"\n\
+         from = \"now-6m\"\ninterval = \"5m\"\nrisk_score = 21\nseverity = \"low\"\nindex = [\"logs-aws.cloudtrail-*\"]\n{rest}"
+    )
+}
 
-const NEW_TERMS_RULE: &str = r#"
-[rule]
-rule_id = "canary-new-terms"
-name = "Canary: new request"
-description = "A request never seen before."
-type = "new_terms"
-language = "kuery"
-from = "now-6m"
-interval = "5m"
-risk_score = 21
-severity = "low"
-index = ["logs-aws.cloudtrail-*"]
-query = 'event.dataset: "aws.cloudtrail"'
+const EVERY_CALL: &str = "query = 'event.dataset: \"aws.cloudtrail\"'\n";
+
+/// New request parameters: every call's text copy of them is a term.
+const NEW_REQUEST: &str = r#"
 [rule.new_terms]
 field = "new_terms_fields"
 value = ["aws.cloudtrail.request_parameters"]
@@ -147,18 +131,8 @@ field = "history_window_start"
 value = "now-7d"
 "#;
 
-const ESQL_RULE: &str = r#"
-[rule]
-rule_id = "canary-esql"
-name = "Canary: the free-form objects"
-description = "The four objects of every call, as text."
-type = "esql"
-language = "esql"
-from = "now-6m"
-interval = "5m"
-risk_score = 21
-severity = "low"
-query = '''
+/// The four objects of every call, as text and as JSON.
+const OBJECTS: &str = r#"query = '''
 FROM logs-aws.cloudtrail-*
 | KEEP @timestamp, aws.cloudtrail.request_parameters, aws.cloudtrail.response_elements,
        aws.cloudtrail.additional_eventdata, aws.cloudtrail.service_event_details,
@@ -257,7 +231,12 @@ async fn no_secret_reaches_any_output() {
     // built-in rules, in every format.
     let rules = d.join("rules");
     std::fs::create_dir(&rules).unwrap();
-    for (name, text) in [("query.toml", QUERY_RULE), ("new_terms.toml", NEW_TERMS_RULE), ("esql.toml", ESQL_RULE)] {
+    let files = [
+        ("query.toml", rule_file("canary-query", "query", "kuery", EVERY_CALL)),
+        ("new_terms.toml", rule_file("canary-new-terms", "new_terms", "kuery", &format!("{EVERY_CALL}{NEW_REQUEST}"))),
+        ("esql.toml", rule_file("canary-esql", "esql", "esql", OBJECTS)),
+    ];
+    for (name, text) in files {
         std::fs::write(rules.join(name), text).unwrap();
     }
     let alert = d.join("alert.json");
