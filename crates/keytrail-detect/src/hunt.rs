@@ -3,6 +3,8 @@
 //! alerts; an alert Elastic would give the same id (same event; same event and terms; same
 //! ES|QL row of a non-aggregating query) is raised once (see [`assign_runs`]).
 
+use std::hash::Hash;
+
 use datafusion::error::Result;
 use keytrail_rules::{Detection, Logic};
 
@@ -162,16 +164,10 @@ async fn run_detection(
                     order: (event.window_time, event.time, event.batch, event.row),
                 })
                 .collect();
-            let assignment = assign_runs(grid, max_signals, &candidates);
-            let alerts = assignment
-                .raised
-                .into_iter()
-                .map(|(index, run)| {
-                    let event = events[index];
-                    alert(run, event.time, event.time, event_fields(&batches, event))
-                })
-                .collect();
-            Ok((alerts, assignment.capped))
+            Ok(raise(grid, max_signals, &candidates, |index, run| {
+                let event = events[index];
+                alert(run, event.time, event.time, event_fields(&batches, event))
+            }))
         }
         Logic::NewTerms { query, fields, history_ms } => {
             let batches = matching(store, query)?;
@@ -189,19 +185,13 @@ async fn run_detection(
                     order: (event.window_time, event.time, event.batch, event.row, key.as_str()),
                 })
                 .collect();
-            let assignment = assign_runs(grid, max_signals, &candidates);
-            let alerts = assignment
-                .raised
-                .into_iter()
-                .map(|(index, run)| {
-                    let (event, key, ..) = &occurrences[index];
-                    let mut fields_out = event_fields(&batches, *event);
-                    let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
-                    fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
-                    alert(run, event.time, event.time, fields_out)
-                })
-                .collect();
-            Ok((alerts, assignment.capped))
+            Ok(raise(grid, max_signals, &candidates, |index, run| {
+                let (event, key, ..) = &occurrences[index];
+                let mut fields_out = event_fields(&batches, *event);
+                let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
+                fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
+                alert(run, event.time, event.time, fields_out)
+            }))
         }
         Logic::Esql(query) => {
             let rows = match runs {
@@ -233,16 +223,22 @@ async fn run_detection(
                     order: (evidence(row).0, text.as_str()),
                 })
                 .collect();
-            let assignment = assign_runs(grid, max_signals, &candidates);
-            let alerts = assignment
-                .raised
-                .into_iter()
-                .map(|(index, run)| {
-                    let (first, last) = evidence(&rows[index]);
-                    alert(run, first, last, rows[index].fields.clone())
-                })
-                .collect();
-            Ok((alerts, assignment.capped))
+            Ok(raise(grid, max_signals, &candidates, |index, run| {
+                let (first, last) = evidence(&rows[index]);
+                alert(run, first, last, rows[index].fields.clone())
+            }))
         }
     }
+}
+
+/// Gives each candidate its run ([`assign_runs`]) and makes the alert of each raised one from
+/// its index and run: the alerts, and how many were capped.
+fn raise<Identity: Hash + Eq, Order: Ord>(
+    grid: &RunGrid,
+    max_signals: usize,
+    candidates: &[Candidate<Identity, Order>],
+    mut make: impl FnMut(usize, i64) -> Alert,
+) -> (Vec<Alert>, usize) {
+    let assignment = assign_runs(grid, max_signals, candidates);
+    (assignment.raised.into_iter().map(|(index, run)| make(index, run)).collect(), assignment.capped)
 }
