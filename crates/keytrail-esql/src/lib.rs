@@ -46,6 +46,7 @@ mod grok;
 mod lexer;
 mod parser;
 mod planner;
+mod prefilter;
 mod udf;
 mod window;
 
@@ -107,6 +108,11 @@ pub fn parse(text: &str) -> Result<Query, EsqlError> {
 }
 
 impl Query {
+    /// The query as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The index patterns of FROM, such as `logs-aws.cloudtrail-*`.
     pub fn index_patterns(&self) -> &[String] {
         &self.indices

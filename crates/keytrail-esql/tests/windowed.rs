@@ -160,3 +160,36 @@ async fn windowed_plans_equal_one_plan_per_run() {
     }
     eprintln!("{compared} windowed plans equal their runs");
 }
+
+/// Dropping the rows that fail a query's leading WHEREs before it runs (as a hunt does while
+/// reading) changes none of its runs' results.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_leading_filter_drops_only_rows_no_run_uses() {
+    let start = 1_714_550_400_000;
+    let window =
+        Window { runs_first: start + 20 * 60_000, interval_ms: 5 * 60_000, runs: 14, lookback_ms: 20 * 60_000 };
+    let batch = random_table(7, start - 10 * 60_000, 110 * 60_000, 1500);
+    let ctx = SessionContext::new();
+    ctx.register_table("logs", Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap())).unwrap();
+    let input = ctx.table("logs").await.unwrap();
+    let all_rows = input.clone().count().await.unwrap();
+    let mut filtered = 0;
+    for text in QUERIES.iter().copied().chain([
+        // A multi-valued field read by a one-value function, and a field the table lacks.
+        r#"FROM logs | WHERE TO_LOWER(tags) == "a" OR user.email IS NULL | WHERE bytes > 100 | STATS n = COUNT(*) BY user.name"#,
+    ]) {
+        let query = keytrail_esql::parse(text).unwrap();
+        let Some(predicate) = query.leading_filter(input.clone().into_unoptimized_plan()) else {
+            assert!(!text.starts_with("FROM logs | WHERE bytes") && !text.contains(r#"LIKE "Get*""#), "{text}");
+            continue;
+        };
+        let kept = input.clone().filter(predicate).unwrap();
+        assert!(kept.clone().count().await.unwrap() < all_rows, "nothing dropped for {text}");
+        let time = col("@timestamp");
+        let whole = query.plan_windowed(input.clone().into_unoptimized_plan(), &window, time.clone()).unwrap();
+        let part = query.plan_windowed(kept.into_unoptimized_plan(), &window, time).unwrap();
+        assert_eq!(rows(&ctx, part).await, rows(&ctx, whole).await, "query {text}");
+        filtered += 1;
+    }
+    assert!(filtered >= 4, "only {filtered} queries had a leading filter");
+}

@@ -87,6 +87,11 @@ impl Query {
         names
     }
 
+    /// The query as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The values `field` must equal in every event the query matches, when the query pins
     /// them down: `event.action:(A or B) and …` gives `{A, B}`. `None` when any value may match
     /// (the field is not constrained, or only by a wildcard, a range, or under `not`). An empty
