@@ -1,12 +1,8 @@
 //! ES|QL rules: every run of a backfill evaluated in one plan (`plan_windowed`), or one run
 //! at `--now`.
 
-use std::sync::Arc;
-
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::TimestampMillisecondType;
-use datafusion::catalog::default_table_source::provider_as_source;
-use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::scalar::ScalarValue;
@@ -20,12 +16,6 @@ pub struct EsqlRow {
     pub run_time: i64,
     pub event_time: Option<i64>,
     pub fields: Vec<(String, serde_json::Value)>,
-}
-
-/// The events as the FROM source.
-fn input(store: &EventStore) -> Result<LogicalPlan> {
-    let table = MemTable::try_new(store.schema(), vec![store.select(None)])?;
-    LogicalPlanBuilder::scan(keytrail_engine::TABLE_NAME, provider_as_source(Arc::new(table)), None)?.build()
 }
 
 fn millis(time: i64) -> Expr {
@@ -42,7 +32,7 @@ pub async fn run_once(
     window_field: &str,
 ) -> Result<Vec<EsqlRow>> {
     let time = window_time(window_field);
-    let window = LogicalPlanBuilder::from(input(store)?)
+    let window = LogicalPlanBuilder::from(store.esql_input(query, window_field).await?)
         .filter(time.clone().gt(millis(now - lookback_ms)).and(time.lt_eq(millis(now))))?
         .build()?;
     let options = keytrail_esql::PlanOptions::at(millis(now));
@@ -66,7 +56,7 @@ pub async fn run_backfill(
         lookback_ms,
     };
     let plan = query
-        .plan_windowed(input(store)?, &window, window_time(window_field))
+        .plan_windowed(store.esql_input(query, window_field).await?, &window, window_time(window_field))
         .map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
     rows(plan, |batch, row| {
         let runs =

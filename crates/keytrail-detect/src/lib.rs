@@ -1,19 +1,23 @@
 //! Running detections as Elastic's scheduler would have run them.
 //!
 //! ```text
-//!  cloudtrail table ──► EventStore (read once; grouped by event.action, then time)
+//!  cloudtrail table ──► EventStore: one streamed read; each batch indexed by event.action
 //!                            │
 //!        ┌───────────────────┼─────────────────────────────┐
 //!        ▼                   ▼                             ▼
 //!   query (KQL):        new_terms (KQL):               esql:
-//!   filter the slices   filter, then first occurrences  every run of the backfill
-//!   of the rule's       per value combination, solved    in one DataFusion plan
-//!   actions             for the run grid                 (keytrail-esql's windowed plan)
+//!   the rows of the     the same matching, then first   the events spilled to an Arrow
+//!   rule's actions it   occurrences per value           file; every run of the backfill
+//!   matches, kept as    combination, solved for the     in one DataFusion plan over it
+//!   they are read       run grid                        (keytrail-esql's windowed plan)
 //!        └───────────────────┴──────────────┬──────────────┘
 //!                                           ▼  candidates: identity, runs that see it, order
 //!           one sweep over the run grid: each run raises the first max_signals candidates
 //!           it sees whose identity no run raised before; the rest wait for the next run
 //! ```
+//!
+//! Memory follows what the rules keep (their matches), not the input: the events themselves
+//! are never all held at once.
 //!
 //! A backfill's runs are at `end − k·interval`; each sees `(run − from, run]`. No run is
 //! replayed: each candidate alert knows the runs that would raise it (per-event rules: the

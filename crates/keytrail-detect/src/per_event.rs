@@ -1,36 +1,13 @@
 //! Rules whose alerts are single events: KQL `query` rules, and the matching step of
-//! `new_terms` rules. The KQL compiles to one physical expression, evaluated directly on
-//! the store's slices for the actions the rule names.
+//! `new_terms` rules. The matching itself happens while the events are read
+//! ([`crate::store::EventStore::matched`]); this orders the matches in time.
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::TimestampMillisecondType;
-use datafusion::common::DFSchema;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::prelude::SessionContext;
 
 use crate::alert::row_fields;
-use crate::store::{ACTION, EventStore, TIMESTAMP};
-
-/// The events a KQL query matches, in slices of the store.
-pub fn matching(store: &EventStore, query: &keytrail_kql::Query) -> Result<Vec<RecordBatch>> {
-    let schema = store.schema();
-    let expr = query.to_expr(&schema).map_err(|e| DataFusionError::Plan(format!("KQL: {e}")))?;
-    let physical = SessionContext::new().create_physical_expr(expr, &DFSchema::try_from(schema.clone())?)?;
-    let actions = query.required_values(ACTION);
-    let mut matched = Vec::new();
-    for batch in store.select(actions.as_ref()) {
-        let mask = physical.evaluate(&batch)?.into_array(batch.num_rows())?;
-        let mask = mask
-            .as_boolean_opt()
-            .ok_or_else(|| DataFusionError::Internal("a KQL query that is not a predicate".into()))?;
-        let rows = filter_record_batch(&batch, mask)?;
-        if rows.num_rows() > 0 {
-            matched.push(rows);
-        }
-    }
-    Ok(matched)
-}
+use crate::store::{EVENT_ID, TIMESTAMP};
 
 /// A matched event: where it is, when it happened, and when the rule's runs see it.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +36,12 @@ pub fn events_in_time_order(batches: &[RecordBatch], window_field: &str) -> Resu
             Some(EventRef { batch: batch_index, row, time, window_time })
         }));
     }
-    events.sort_by_key(|event| (event.window_time, event.time));
+    // Events arrive in no fixed order (partitions read files in parallel): ties in time are
+    // broken by CloudTrail's event id, so that alerts and their order do not vary between runs.
+    let ids: Vec<_> =
+        batches.iter().map(|b| b.column_by_name(EVENT_ID).and_then(|c| c.as_string_opt::<i32>())).collect();
+    let id = |event: &EventRef| ids[event.batch].filter(|ids| ids.is_valid(event.row)).map(|ids| ids.value(event.row));
+    events.sort_by(|a, b| (a.window_time, a.time).cmp(&(b.window_time, b.time)).then_with(|| id(a).cmp(&id(b))));
     Ok(events)
 }
 

@@ -1,22 +1,38 @@
-//! The events of a hunt, read once and held in memory, grouped by `event.action`.
+//! The events of a hunt, read once as a stream. What is kept is what the rules need, not the
+//! events, so memory follows the matches, not the input:
 //!
-//! Most rules name the actions they look at (`event.action:(CreateUser or …)`), so a rule
-//! runs over the few slices of its actions instead of over every event: work is shared by
-//! indexing once, not by scanning once per rule.
+//! - for each KQL query (of `query` and `new_terms` rules; rules sharing a query share it),
+//!   the events it matches. Most queries name the actions they look at
+//!   (`event.action:(CreateUser or …)`), so each batch is indexed by action once and a query
+//!   is evaluated on the rows of its actions only;
+//! - for each ES|QL query, the events that pass the WHERE commands it starts with
+//!   ([`keytrail_esql::Query::leading_filter`]), with only the columns its plan reads, written
+//!   to an Arrow IPC file in the temporary folder, which its DataFusion plan then scans.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::BufWriter;
+use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{filter_record_batch, is_not_null, take_record_batch};
 use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use datafusion::arrow::ipc::writer::FileWriter;
+use datafusion::common::DFSchema;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::options::ArrowReadOptions;
 use datafusion::functions::expr_fn::coalesce;
-use datafusion::logical_expr::{Expr, ident};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, ident, lit};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use futures::StreamExt;
+use keytrail_rules::{Detection, Logic, empty_scan};
 
 pub const ACTION: &str = "event.action";
 pub const TIMESTAMP: &str = "@timestamp";
 pub const INGESTED: &str = "event.ingested";
+pub const EVENT_ID: &str = "event.id";
 
 /// What places an event in a rule's run windows: the rule's timestamp field, or `@timestamp`
 /// where that is null (Elastic falls back to it unless `timestamp_override_fallback_disabled`).
@@ -25,98 +41,316 @@ pub fn window_time(field: &str) -> Expr {
 }
 
 pub struct EventStore {
-    /// Every event with a time, sorted by action, then time.
-    events: RecordBatch,
-    /// Each action's rows in `events`.
-    actions: HashMap<String, (usize, usize)>,
+    schema: SchemaRef,
+    /// By KQL query text: the events the query matched, or why it could not run.
+    matched: HashMap<String, Result<Vec<RecordBatch>, String>>,
+    /// By ES|QL query and timestamp field ([`esql_key`]): the file of the events the query can
+    /// use, or why it could not run.
+    esql_inputs: HashMap<String, Result<tempfile::TempPath, String>>,
     /// The first event time, and the last time an event was seen: its time or, when later,
     /// its delivery (`event.ingested`), so that the last runs see the last deliveries.
     pub span: Option<(i64, i64)>,
+    /// Events with a time.
+    events: usize,
     /// Events left out because their time could not be read.
     pub untimed: usize,
 }
 
-impl EventStore {
-    /// Reads every event of the session's `cloudtrail` table.
-    pub async fn read(context: &SessionContext) -> Result<EventStore> {
-        let frame = context.table(keytrail_engine::TABLE_NAME).await?;
-        let schema = frame.schema().inner().clone();
-        let batches = frame.collect().await?;
-        EventStore::new(schema, &batches)
+/// The rows of a batch a query can use: those of the actions it names (all when it names
+/// none) that meet its predicate (all when it has none).
+struct RowFilter {
+    predicate: Option<Arc<dyn PhysicalExpr>>,
+    actions: Option<BTreeSet<String>>,
+}
+
+impl RowFilter {
+    fn new(predicate: Option<Expr>, schema: &DFSchema, actions: Option<BTreeSet<String>>) -> Result<RowFilter> {
+        let predicate = match predicate {
+            Some(expr) => Some(SessionContext::new().create_physical_expr(expr, schema)?),
+            None => None,
+        };
+        Ok(RowFilter { predicate, actions })
     }
 
-    pub fn new(schema: SchemaRef, batches: &[RecordBatch]) -> Result<EventStore> {
-        let all = concat_batches(&schema, batches)?;
+    /// The rows of `batch` that pass; `rows_of_action` are the batch's rows by action.
+    fn apply(&self, batch: &RecordBatch, rows_of_action: &HashMap<&str, Vec<u32>>) -> Result<Option<RecordBatch>> {
+        let candidates = match &self.actions {
+            None => batch.clone(),
+            Some(actions) => {
+                let mut rows: Vec<u32> =
+                    actions.iter().filter_map(|a| rows_of_action.get(a.as_str())).flatten().copied().collect();
+                if rows.is_empty() {
+                    return Ok(None);
+                }
+                rows.sort_unstable();
+                take_record_batch(batch, &UInt32Array::from(rows))?
+            }
+        };
+        let passed = match &self.predicate {
+            None => candidates,
+            Some(predicate) => {
+                let mask = predicate.evaluate(&candidates)?.into_array(candidates.num_rows())?;
+                let mask = mask
+                    .as_boolean_opt()
+                    .ok_or_else(|| DataFusionError::Internal("a query condition that is not a predicate".into()))?;
+                filter_record_batch(&candidates, mask)?
+            }
+        };
+        Ok((passed.num_rows() > 0).then_some(passed))
+    }
+}
+
+/// A query's filter while the events are read, and what it kept; after an error, the error.
+struct Selection<Kept> {
+    filter: Result<(RowFilter, Kept), String>,
+}
+
+impl<Kept> Selection<Kept> {
+    fn new(filter: Result<(RowFilter, Kept), String>) -> Selection<Kept> {
+        Selection { filter }
+    }
+
+    /// Gives the rows of `batch` that pass to `keep`; the first error ends the selection.
+    fn add(
+        &mut self,
+        batch: &RecordBatch,
+        rows_of_action: &HashMap<&str, Vec<u32>>,
+        keep: impl FnOnce(&mut Kept, RecordBatch) -> Result<()>,
+    ) {
+        let Ok((filter, kept)) = &mut self.filter else { return };
+        if let Err(error) =
+            filter.apply(batch, rows_of_action).and_then(|rows| rows.map_or(Ok(()), |rows| keep(kept, rows)))
+        {
+            self.filter = Err(error.to_string());
+        }
+    }
+}
+
+/// An ES|QL query's events on their way to its file: the columns its plan reads, the writer.
+struct EsqlFile {
+    columns: Option<Vec<usize>>,
+    writer: FileWriter<BufWriter<std::fs::File>>,
+    path: tempfile::TempPath,
+}
+
+impl EsqlFile {
+    fn create(schema: &SchemaRef, columns: Option<Vec<usize>>) -> Result<EsqlFile> {
+        let file = tempfile::Builder::new().prefix("keytrail-hunt-").suffix(".arrow").tempfile()?;
+        let (file, path) = file.into_parts();
+        let file_schema = match &columns {
+            Some(columns) => Arc::new(schema.project(columns)?),
+            None => schema.clone(),
+        };
+        Ok(EsqlFile { writer: FileWriter::try_new(BufWriter::new(file), &file_schema)?, columns, path })
+    }
+
+    fn write(&mut self, rows: RecordBatch) -> Result<()> {
+        let rows = match &self.columns {
+            Some(columns) => rows.project(columns)?,
+            None => rows,
+        };
+        Ok(self.writer.write(&rows)?)
+    }
+
+    fn finish(mut self) -> Result<tempfile::TempPath> {
+        self.writer.finish()?;
+        Ok(self.path)
+    }
+}
+
+/// How an ES|QL query's events are selected and written: its leading WHERE, and the columns
+/// DataFusion's optimizer finds its windowed plan reading once it has pushed the projection
+/// into the scan (all columns when some node reads them all).
+fn esql_selection(
+    detection: &Detection,
+    query: &keytrail_esql::Query,
+    schema: &SchemaRef,
+) -> Result<(RowFilter, EsqlFile)> {
+    let scan = empty_scan(schema)?;
+    let predicate = query.leading_filter(scan.clone());
+    let filter =
+        RowFilter::new(predicate, &DFSchema::try_from_qualified_schema(keytrail_engine::TABLE_NAME, schema)?, None)?;
+    let schedule = &detection.schedule;
+    let window = keytrail_esql::Window {
+        runs_first: schedule.lookback_ms,
+        interval_ms: schedule.interval_ms,
+        runs: 2,
+        lookback_ms: schedule.lookback_ms,
+    };
+    let time = window_time(schedule.timestamp_field.def().name);
+    let plan = query.plan_windowed(scan, &window, time).map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
+    let mut columns = Some(BTreeSet::new());
+    keytrail_esql::session_context().state().optimize(&plan)?.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            match (&scan.projection, &mut columns) {
+                (Some(projection), Some(columns)) => columns.extend(projection),
+                _ => columns = None,
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let file = EsqlFile::create(schema, columns.map(|c| c.into_iter().collect()))?;
+    Ok((filter, file))
+}
+
+/// An ES|QL query's input depends on the query and on the field its runs select events by.
+fn esql_key(query: &keytrail_esql::Query, window_field: &str) -> String {
+    format!("{window_field}\u{0}{}", query.text())
+}
+
+impl EventStore {
+    /// Reads the session's `cloudtrail` table once, keeping what `detections` need.
+    pub async fn read(context: &SessionContext, detections: &[Detection]) -> Result<EventStore> {
+        let frame = context.table(keytrail_engine::TABLE_NAME).await?;
+        let schema: SchemaRef = frame.schema().inner().clone();
         let time_index = schema.index_of(TIMESTAMP)?;
         let action_index = schema.index_of(ACTION)?;
-        let sort = [
-            SortColumn { values: all.column(action_index).clone(), options: None },
-            SortColumn { values: all.column(time_index).clone(), options: None },
-        ];
-        let order = lexsort_to_indices(&sort, None)?;
-        let sorted = take_record_batch(&all, &order)?;
-        drop(all);
+        let ingested_index = schema.index_of(INGESTED).ok();
 
-        let times = sorted.column(time_index).as_primitive::<TimestampMillisecondType>();
-        let untimed = times.null_count();
-        let timed = if untimed == 0 {
-            sorted
-        } else {
-            let keep = datafusion::arrow::compute::is_not_null(times)?;
-            datafusion::arrow::compute::filter_record_batch(&sorted, &keep)?
-        };
-        let times = timed.column(time_index).as_primitive::<TimestampMillisecondType>();
-        let span = times.iter().flatten().fold(None, |span: Option<(i64, i64)>, t| match span {
-            None => Some((t, t)),
-            Some((low, high)) => Some((low.min(t), high.max(t))),
-        });
-        let last_delivery = timed
-            .column_by_name(INGESTED)
-            .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
-            .and_then(|ingested| datafusion::arrow::compute::max(ingested));
-        let span = span.map(|(first, last)| (first, last.max(last_delivery.unwrap_or(last))));
-
-        let actions_column = timed
-            .column(action_index)
-            .as_string_opt::<i32>()
-            .ok_or_else(|| DataFusionError::Internal(format!("{ACTION} is not a string column")))?;
-        let mut actions = HashMap::new();
-        let mut row = 0;
-        while row < timed.num_rows() {
-            let action = actions_column.is_valid(row).then(|| actions_column.value(row));
-            let mut end = row + 1;
-            while end < timed.num_rows() && actions_column.is_valid(end).then(|| actions_column.value(end)) == action {
-                end += 1;
+        let unqualified = DFSchema::try_from(schema.clone())?;
+        let mut matchers: HashMap<String, Selection<Vec<RecordBatch>>> = HashMap::new();
+        let mut esql: HashMap<String, Selection<EsqlFile>> = HashMap::new();
+        for detection in detections {
+            match &detection.logic {
+                Logic::Query(query) | Logic::NewTerms { query, .. } => {
+                    matchers.entry(query.text().to_string()).or_insert_with(|| {
+                        let predicate = query.to_expr(&schema).map_err(|e| format!("KQL: {e}"));
+                        Selection::new(predicate.and_then(|predicate| {
+                            RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))
+                                .map(|filter| (filter, Vec::new()))
+                                .map_err(|e| e.to_string())
+                        }))
+                    });
+                }
+                Logic::Esql(query) => {
+                    esql.entry(esql_key(query, detection.schedule.timestamp_field.def().name)).or_insert_with(|| {
+                        Selection::new(esql_selection(detection, query, &schema).map_err(|e| e.to_string()))
+                    });
+                }
             }
-            if let Some(action) = action {
-                actions.insert(action.to_string(), (row, end - row));
-            }
-            row = end;
         }
-        Ok(EventStore { events: timed, actions, span, untimed })
+
+        let mut store = EventStore {
+            schema: schema.clone(),
+            matched: HashMap::new(),
+            esql_inputs: HashMap::new(),
+            span: None,
+            events: 0,
+            untimed: 0,
+        };
+        let mut stream = frame.execute_stream().await?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let times = batch.column(time_index).as_primitive::<TimestampMillisecondType>();
+            let batch = if times.null_count() == 0 {
+                batch
+            } else {
+                store.untimed += times.null_count();
+                filter_record_batch(&batch, &is_not_null(times)?)?
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            store.events += batch.num_rows();
+            store.extend_span(&batch, time_index, ingested_index);
+
+            let actions = batch
+                .column(action_index)
+                .as_string_opt::<i32>()
+                .ok_or_else(|| DataFusionError::Internal(format!("{ACTION} is not a string column")))?;
+            let mut rows_of_action: HashMap<&str, Vec<u32>> = HashMap::new();
+            for (row, action) in actions.iter().enumerate() {
+                if let Some(action) = action {
+                    rows_of_action.entry(action).or_default().push(row as u32);
+                }
+            }
+            for matcher in matchers.values_mut() {
+                matcher.add(&batch, &rows_of_action, |kept, rows| {
+                    kept.push(rows);
+                    Ok(())
+                });
+            }
+            for input in esql.values_mut() {
+                input.add(&batch, &rows_of_action, EsqlFile::write);
+            }
+        }
+
+        let kept: usize =
+            matchers.values().flat_map(|m| m.filter.iter().flat_map(|(_, b)| b)).map(RecordBatch::num_rows).sum();
+        tracing::debug!("{} KQL queries kept {kept} matched events", matchers.len());
+        store.matched = matchers.into_iter().map(|(text, m)| (text, m.filter.map(|(_, batches)| batches))).collect();
+        store.esql_inputs = esql
+            .into_iter()
+            .map(|(text, input)| {
+                let file = input.filter.and_then(|(_, file)| file.finish().map_err(|e| e.to_string()));
+                (text, file)
+            })
+            .collect();
+        Ok(store)
+    }
+
+    fn extend_span(&mut self, batch: &RecordBatch, time_index: usize, ingested_index: Option<usize>) {
+        let times = batch.column(time_index).as_primitive::<TimestampMillisecondType>();
+        let (Some(first), Some(mut last)) =
+            (datafusion::arrow::compute::min(times), datafusion::arrow::compute::max(times))
+        else {
+            return;
+        };
+        let ingested = ingested_index.and_then(|i| batch.column(i).as_primitive_opt::<TimestampMillisecondType>());
+        if let Some(delivered) = ingested.and_then(|column| datafusion::arrow::compute::max(column)) {
+            last = last.max(delivered);
+        }
+        self.span = Some(self.span.map_or((first, last), |(low, high)| (low.min(first), high.max(last))));
     }
 
     pub fn schema(&self) -> SchemaRef {
-        self.events.schema()
+        self.schema.clone()
     }
 
+    /// Events with a time: those the rules judge.
     pub fn len(&self) -> usize {
-        self.events.num_rows()
+        self.events
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.events == 0
     }
 
-    /// The events whose action is one of `actions`, or every event when `None`.
-    pub fn select(&self, actions: Option<&BTreeSet<String>>) -> Vec<RecordBatch> {
-        let Some(actions) = actions else {
-            return vec![self.events.clone()];
+    /// The events `query` matched.
+    pub fn matched(&self, query: &keytrail_kql::Query) -> Result<&[RecordBatch]> {
+        match self.matched.get(query.text()) {
+            Some(Ok(batches)) => Ok(batches),
+            Some(Err(message)) => Err(DataFusionError::Plan(message.clone())),
+            None => Err(DataFusionError::Internal(format!("the query {:?} was not run while reading", query.text()))),
+        }
+    }
+
+    /// The events an ES|QL query can use, as a scan with the table's name and columns (those
+    /// the query does not read are null), for its plan.
+    pub async fn esql_input(&self, query: &keytrail_esql::Query, window_field: &str) -> Result<LogicalPlan> {
+        let path = match self.esql_inputs.get(&esql_key(query, window_field)) {
+            Some(Ok(path)) => path,
+            Some(Err(message)) => return Err(DataFusionError::Plan(message.clone())),
+            None => {
+                return Err(DataFusionError::Internal(format!(
+                    "the query {:?} was not run while reading",
+                    query.text()
+                )));
+            }
         };
-        actions
-            .iter()
-            .filter_map(|action| self.actions.get(action))
-            .map(|&(offset, length)| self.events.slice(offset, length))
-            .collect()
+        let path =
+            path.to_str().ok_or_else(|| DataFusionError::Internal("a temporary path that is not UTF-8".into()))?;
+        let frame = SessionContext::new().read_arrow(path, ArrowReadOptions::default()).await?;
+        let LogicalPlan::TableScan(scan) = frame.into_unoptimized_plan() else {
+            return Err(DataFusionError::Internal("reading an Arrow file gave no table scan".into()));
+        };
+        let written = scan.source.schema();
+        let columns = self.schema.fields().iter().map(|field| match written.column_with_name(field.name()) {
+            Some(_) => Ok(ident(field.name())),
+            None => Ok(lit(ScalarValue::try_from(field.data_type())?).alias(field.name())),
+        });
+        LogicalPlanBuilder::scan(keytrail_engine::TABLE_NAME, scan.source, None)?
+            .project(columns.collect::<Result<Vec<_>>>()?)?
+            .build()
     }
 }

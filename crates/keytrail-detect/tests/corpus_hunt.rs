@@ -54,7 +54,7 @@ async fn the_corpus_hunt_runs_every_rule_without_errors() {
     let context =
         session(sources, Arc::new(Enrichment::default()), rules.table_schema(), ReadOptions::default(), report.clone())
             .unwrap();
-    let store = EventStore::read(&context).await.unwrap();
+    let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert_eq!(store.len() + store.untimed, 3210);
 
     let outcome = hunt(&store, &rules.detections, &HuntOptions::default()).await;

@@ -62,7 +62,7 @@ async fn hunt_simulated(config: &EstateConfig, options: &HuntOptions) -> Option<
     let sources = Sources::discover(&[logs], &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
     let context = session(sources, enrichment, schema, ReadOptions::default(), report.clone()).unwrap();
-    let store = EventStore::read(&context).await.unwrap();
+    let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert!(!report.had_errors(), "{:?}", report.errors());
     let outcome = hunt(&store, &rules.detections, options).await;
     assert!(outcome.rules.iter().all(|r| r.error.is_none()), "{:?}", outcome.rules);

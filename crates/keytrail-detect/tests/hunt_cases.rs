@@ -125,7 +125,7 @@ async fn run_case(case: &Case) -> String {
     let sources = Sources::discover(&files, &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
     let context = session(sources, networks(), schema, ReadOptions::default(), report.clone()).unwrap();
-    let store = EventStore::read(&context).await.unwrap();
+    let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert!(!report.had_errors(), "{}: {:?}", case.path.display(), report.errors());
 
     let outcome = hunt(&store, &rules.detections, &options(&case.options)).await;

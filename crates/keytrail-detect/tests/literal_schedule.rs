@@ -230,7 +230,7 @@ async fn store_of(events: &[Event], rules: &RuleSet) -> EventStore {
     let context =
         session(sources, Arc::new(Enrichment::default()), rules.table_schema(), ReadOptions::default(), report.clone())
             .unwrap();
-    let store = EventStore::read(&context).await.unwrap();
+    let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert!(!report.had_errors(), "{:?}", report.errors());
     store
 }

@@ -38,7 +38,7 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let context = reading.session(schema)?;
     let progress = Progress::follow(reading.report.clone(), quiet);
     let started = std::time::Instant::now();
-    let store = EventStore::read(&context).await;
+    let store = EventStore::read(&context, &rules.detections).await;
     progress.finish();
     let store = store?;
     reading.finish(quiet, args.read.errors.as_deref());
