@@ -1,14 +1,16 @@
 //! Any text as an ES|QL query: parsed, its source fields listed, planned over the
 //! `cloudtrail` table (with the flattened columns it names) for one run and windowed for a
-//! backfill, each plan optimized and turned into a physical plan, as `keytrail hunt` does with
-//! an ES|QL rule. It must never panic. Run: `scripts/fuzz.sh 10 esql` (or
+//! backfill (runs selecting events by delivery time, else `@timestamp`), each plan optimized
+//! and turned into a physical plan, and its leading WHEREs turned into a filter for the read,
+//! as `keytrail hunt` does with an ES|QL rule. It must never panic. Run: `scripts/fuzz.sh 10 esql` (or
 //! `cargo +nightly fuzz run esql fuzz/corpus/esql`).
 #![no_main]
 
 use std::sync::LazyLock;
 
 use datafusion::execution::SessionState;
-use datafusion::prelude::lit;
+use datafusion::functions::expr_fn::coalesce;
+use datafusion::prelude::{ident, lit};
 use datafusion::scalar::ScalarValue;
 use keytrail_esql::{PlanOptions, Window};
 use libfuzzer_sys::fuzz_target;
@@ -31,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
     let input = keytrail_rules::empty_scan(table.arrow()).expect("an empty scan of the table plans");
     let now = lit(ScalarValue::TimestampMillisecond(Some(NOW_MS), Some("UTC".into())));
     let window = Window { runs_first: NOW_MS, interval_ms: 300_000, runs: 12, lookback_ms: 360_000 };
-    let plans = [query.plan(input.clone(), &PlanOptions::at(now)), query.plan_windowed(input, &window)];
+    let _ = query.leading_filter(input.clone());
+    let time = coalesce(vec![ident("event.ingested"), ident("@timestamp")]);
+    let plans = [query.plan(input.clone(), &PlanOptions::at(now)), query.plan_windowed(input, &window, time)];
     for plan in plans.into_iter().flatten() {
         let Ok(optimized) = STATE.optimize(&plan) else { continue };
         let _ = RUNTIME.block_on(STATE.create_physical_plan(&optimized));

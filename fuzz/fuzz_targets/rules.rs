@@ -1,7 +1,8 @@
 //! Any text as a detection rule file: parsed as TOML into a rule, compiled (schedule, KQL or
 //! ES|QL query, new_terms fields) and checked against the `cloudtrail` table with the columns
 //! it reads, as `keytrail rules check` does; an ES|QL rule is also planned for a backfill on
-//! its own schedule, as `keytrail hunt --rules` does. It must never panic. Run:
+//! its own schedule, and its leading WHEREs turned into a filter for the read, as `keytrail
+//! hunt --rules` does. It must never panic. Run:
 //! `scripts/fuzz.sh 10 rules` (or `cargo +nightly fuzz run rules fuzz/corpus/rules`).
 #![no_main]
 
@@ -26,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
         let window =
             Window { runs_first: NOW_MS, interval_ms: schedule.interval_ms, runs: 12, lookback_ms: schedule.lookback_ms };
         let input = keytrail_rules::empty_scan(table.arrow()).expect("an empty scan of the table plans");
-        let _ = query.plan_windowed(input, &window);
+        let _ = query.leading_filter(input.clone());
+        let time = datafusion::prelude::ident(schedule.timestamp_field.def().name);
+        let _ = query.plan_windowed(input, &window, time);
     }
 });
