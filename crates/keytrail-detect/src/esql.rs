@@ -37,7 +37,7 @@ pub async fn run_once(
         .build()?;
     let options = keytrail_esql::PlanOptions::at(millis(now));
     let plan = query.plan(window, &options).map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
-    rows(plan, |_, _| Some(now)).await
+    rows(store, plan, |_, _| Some(now)).await
 }
 
 /// Every run of `grid`, in one plan, each over the events whose `window_field` (else
@@ -58,7 +58,7 @@ pub async fn run_backfill(
     let plan = query
         .plan_windowed(store.esql_input(query, window_field).await?, &window, window_time(window_field))
         .map_err(|e| DataFusionError::Plan(format!("ES|QL: {e}")))?;
-    rows(plan, |batch, row| {
+    rows(store, plan, |batch, row| {
         let runs =
             batch.column_by_name(keytrail_esql::RUN_TIME_COLUMN)?.as_primitive_opt::<TimestampMillisecondType>()?;
         runs.is_valid(row).then(|| runs.value(row))
@@ -66,8 +66,12 @@ pub async fn run_backfill(
     .await
 }
 
-async fn rows(plan: LogicalPlan, run_of: impl Fn(&RecordBatch, usize) -> Option<i64>) -> Result<Vec<EsqlRow>> {
-    let batches = keytrail_esql::session_context().execute_logical_plan(plan).await?.collect().await?;
+async fn rows(
+    store: &EventStore,
+    plan: LogicalPlan,
+    run_of: impl Fn(&RecordBatch, usize) -> Option<i64>,
+) -> Result<Vec<EsqlRow>> {
+    let batches = store.session().execute_logical_plan(plan).await?.collect().await?;
     let mut rows = Vec::new();
     for batch in &batches {
         let event_times =

@@ -20,7 +20,10 @@ use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::options::ArrowReadOptions;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::execution::{SpillFile, SpillWriter};
 use datafusion::functions::expr_fn::coalesce;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, ident, lit};
 use datafusion::physical_expr::PhysicalExpr;
@@ -46,7 +49,11 @@ pub struct EventStore {
     matched: HashMap<String, Result<Vec<RecordBatch>, String>>,
     /// By ES|QL query and timestamp field ([`esql_key`]): the file of the events the query can
     /// use, or why it could not run.
-    esql_inputs: HashMap<String, Result<tempfile::TempPath, String>>,
+    esql_inputs: HashMap<String, Result<Arc<dyn SpillFile>, String>>,
+    /// The session's memory pool and temporary folder, for the rules' plans.
+    runtime: Arc<RuntimeEnv>,
+    /// The memory the matched events hold, taken from the pool.
+    _matched_memory: Vec<MemoryReservation>,
     /// The first event time, and the last time an event was seen: its time or, when later,
     /// its delivery (`event.ingested`), so that the last runs see the last deliveries.
     pub span: Option<(i64, i64)>,
@@ -126,22 +133,41 @@ impl<Kept> Selection<Kept> {
     }
 }
 
+/// A KQL query's matched events, and their memory in the pool.
+struct Matched {
+    batches: Vec<RecordBatch>,
+    memory: MemoryReservation,
+}
+
+impl Matched {
+    fn keep(&mut self, rows: RecordBatch) -> Result<()> {
+        self.memory.try_grow(rows.get_array_memory_size()).map_err(|error| {
+            DataFusionError::ResourcesExhausted(format!(
+                "the events its query matches do not fit in the memory limit (--memory-limit): {}",
+                error.strip_backtrace()
+            ))
+        })?;
+        self.batches.push(rows);
+        Ok(())
+    }
+}
+
 /// An ES|QL query's events on their way to its file: the columns its plan reads, the writer.
 struct EsqlFile {
     columns: Option<Vec<usize>>,
-    writer: FileWriter<BufWriter<std::fs::File>>,
-    path: tempfile::TempPath,
+    writer: FileWriter<BufWriter<Box<dyn SpillWriter>>>,
+    file: Arc<dyn SpillFile>,
 }
 
 impl EsqlFile {
-    fn create(schema: &SchemaRef, columns: Option<Vec<usize>>) -> Result<EsqlFile> {
-        let file = tempfile::Builder::new().prefix("keytrail-hunt-").suffix(".arrow").tempfile()?;
-        let (file, path) = file.into_parts();
+    fn create(schema: &SchemaRef, columns: Option<Vec<usize>>, runtime: &Arc<RuntimeEnv>) -> Result<EsqlFile> {
+        let file = runtime.disk_manager.create_tmp_file("the events of an ES|QL rule")?;
         let file_schema = match &columns {
             Some(columns) => Arc::new(schema.project(columns)?),
             None => schema.clone(),
         };
-        Ok(EsqlFile { writer: FileWriter::try_new(BufWriter::new(file), &file_schema)?, columns, path })
+        let writer = FileWriter::try_new(BufWriter::new(file.open_writer()?), &file_schema)?;
+        Ok(EsqlFile { columns, writer, file })
     }
 
     fn write(&mut self, rows: RecordBatch) -> Result<()> {
@@ -152,9 +178,12 @@ impl EsqlFile {
         Ok(self.writer.write(&rows)?)
     }
 
-    fn finish(mut self) -> Result<tempfile::TempPath> {
+    fn finish(mut self) -> Result<Arc<dyn SpillFile>> {
         self.writer.finish()?;
-        Ok(self.path)
+        let mut writer =
+            self.writer.into_inner()?.into_inner().map_err(|e| DataFusionError::IoError(e.into_error()))?;
+        writer.finish()?;
+        Ok(self.file)
     }
 }
 
@@ -165,6 +194,7 @@ fn esql_selection(
     detection: &Detection,
     query: &keytrail_esql::Query,
     schema: &SchemaRef,
+    runtime: &Arc<RuntimeEnv>,
 ) -> Result<(RowFilter, EsqlFile)> {
     let scan = empty_scan(schema)?;
     let predicate = query.leading_filter(scan.clone());
@@ -189,7 +219,7 @@ fn esql_selection(
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
-    let file = EsqlFile::create(schema, columns.map(|c| c.into_iter().collect()))?;
+    let file = EsqlFile::create(schema, columns.map(|c| c.into_iter().collect()), runtime)?;
     Ok((filter, file))
 }
 
@@ -207,8 +237,9 @@ impl EventStore {
         let action_index = schema.index_of(ACTION)?;
         let ingested_index = schema.index_of(INGESTED).ok();
 
+        let runtime = context.runtime_env();
         let unqualified = DFSchema::try_from(schema.clone())?;
-        let mut matchers: HashMap<String, Selection<Vec<RecordBatch>>> = HashMap::new();
+        let mut matchers: HashMap<String, Selection<Matched>> = HashMap::new();
         let mut esql: HashMap<String, Selection<EsqlFile>> = HashMap::new();
         for detection in detections {
             match &detection.logic {
@@ -217,14 +248,18 @@ impl EventStore {
                         let predicate = query.to_expr(&schema).map_err(|e| format!("KQL: {e}"));
                         Selection::new(predicate.and_then(|predicate| {
                             RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))
-                                .map(|filter| (filter, Vec::new()))
+                                .map(|filter| {
+                                    let name = format!("hunt: the events {} matches", detection.origin);
+                                    let memory = MemoryConsumer::new(name).register(&runtime.memory_pool);
+                                    (filter, Matched { batches: Vec::new(), memory })
+                                })
                                 .map_err(|e| e.to_string())
                         }))
                     });
                 }
                 Logic::Esql(query) => {
                     esql.entry(esql_key(query, detection.schedule.timestamp_field.def().name)).or_insert_with(|| {
-                        Selection::new(esql_selection(detection, query, &schema).map_err(|e| e.to_string()))
+                        Selection::new(esql_selection(detection, query, &schema, &runtime).map_err(|e| e.to_string()))
                     });
                 }
             }
@@ -234,6 +269,8 @@ impl EventStore {
             schema: schema.clone(),
             matched: HashMap::new(),
             esql_inputs: HashMap::new(),
+            runtime: runtime.clone(),
+            _matched_memory: Vec::new(),
             span: None,
             events: 0,
             untimed: 0,
@@ -265,20 +302,26 @@ impl EventStore {
                 }
             }
             for matcher in matchers.values_mut() {
-                matcher.add(&batch, &rows_of_action, |kept, rows| {
-                    kept.push(rows);
-                    Ok(())
-                });
+                matcher.add(&batch, &rows_of_action, Matched::keep);
             }
             for input in esql.values_mut() {
                 input.add(&batch, &rows_of_action, EsqlFile::write);
             }
         }
 
-        let kept: usize =
-            matchers.values().flat_map(|m| m.filter.iter().flat_map(|(_, b)| b)).map(RecordBatch::num_rows).sum();
+        let kept: usize = matchers
+            .values()
+            .flat_map(|m| m.filter.iter().flat_map(|(_, m)| &m.batches))
+            .map(RecordBatch::num_rows)
+            .sum();
         tracing::debug!("{} KQL queries kept {kept} matched events", matchers.len());
-        store.matched = matchers.into_iter().map(|(text, m)| (text, m.filter.map(|(_, batches)| batches))).collect();
+        for (text, matcher) in matchers {
+            let matched = matcher.filter.map(|(_, matched)| {
+                store._matched_memory.push(matched.memory);
+                matched.batches
+            });
+            store.matched.insert(text, matched);
+        }
         store.esql_inputs = esql
             .into_iter()
             .map(|(text, input)| {
@@ -307,6 +350,11 @@ impl EventStore {
         self.schema.clone()
     }
 
+    /// A session for the rules' plans, on the reading session's memory pool and temporary folder.
+    pub fn session(&self) -> SessionContext {
+        keytrail_esql::session_context_on(self.runtime.clone())
+    }
+
     /// Events with a time: those the rules judge.
     pub fn len(&self) -> usize {
         self.events
@@ -328,8 +376,8 @@ impl EventStore {
     /// The events an ES|QL query can use, as a scan with the table's name and columns (those
     /// the query does not read are null), for its plan.
     pub async fn esql_input(&self, query: &keytrail_esql::Query, window_field: &str) -> Result<LogicalPlan> {
-        let path = match self.esql_inputs.get(&esql_key(query, window_field)) {
-            Some(Ok(path)) => path,
+        let file = match self.esql_inputs.get(&esql_key(query, window_field)) {
+            Some(Ok(file)) => file,
             Some(Err(message)) => return Err(DataFusionError::Plan(message.clone())),
             None => {
                 return Err(DataFusionError::Internal(format!(
@@ -338,9 +386,12 @@ impl EventStore {
                 )));
             }
         };
-        let path =
-            path.to_str().ok_or_else(|| DataFusionError::Internal("a temporary path that is not UTF-8".into()))?;
-        let frame = SessionContext::new().read_arrow(path, ArrowReadOptions::default()).await?;
+        let path = file.path().and_then(|path| path.to_str()).ok_or_else(|| {
+            DataFusionError::Internal("the temporary file is not a local file with a UTF-8 path".into())
+        })?;
+        // The disk manager names its files without an extension.
+        let options = ArrowReadOptions { file_extension: "", ..Default::default() };
+        let frame = self.session().read_arrow(path, options).await?;
         let LogicalPlan::TableScan(scan) = frame.into_unoptimized_plan() else {
             return Err(DataFusionError::Internal("reading an Arrow file gave no table scan".into()));
         };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use keytrail_detect::{EventStore, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{ReadOptions, ReadReport, session};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::{RuleErrorKind, RuleSet};
 use keytrail_source::{DiscoverOptions, Sources};
 use keytrail_testkit::require;
@@ -51,9 +51,15 @@ async fn the_corpus_hunt_runs_every_rule_without_errors() {
         .collect();
     let sources = Sources::discover(&paths, &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
-    let context =
-        session(sources, Arc::new(Enrichment::default()), rules.table_schema(), ReadOptions::default(), report.clone())
-            .unwrap();
+    let context = session(
+        sources,
+        Arc::new(Enrichment::default()),
+        rules.table_schema(),
+        ReadOptions::default(),
+        report.clone(),
+        &MemoryOptions::default(),
+    )
+    .unwrap();
     let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert_eq!(store.len() + store.untimed, 3210);
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use keytrail_detect::{Alert, Baseline, EventStore, HuntOptions, HuntReport, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{ReadOptions, ReadReport, session};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::RuleSet;
 use keytrail_simulate::{EstateConfig, GROUND_TRUTH, TOR_EXIT_LIST, attack_names, write_estate};
 use keytrail_source::{DiscoverOptions, Sources};
@@ -61,7 +61,9 @@ async fn hunt_simulated(config: &EstateConfig, options: &HuntOptions) -> Option<
     let logs = out.path().join("AWSLogs").display().to_string();
     let sources = Sources::discover(&[logs], &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
-    let context = session(sources, enrichment, schema, ReadOptions::default(), report.clone()).unwrap();
+    let context =
+        session(sources, enrichment, schema, ReadOptions::default(), report.clone(), &MemoryOptions::default())
+            .unwrap();
     let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert!(!report.had_errors(), "{:?}", report.errors());
     let outcome = hunt(&store, &rules.detections, options).await;

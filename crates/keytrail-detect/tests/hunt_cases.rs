@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use keytrail_detect::{Baseline, EventStore, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{ReadOptions, ReadReport, session};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::{RuleSet, parse_rule};
 use keytrail_source::{DiscoverOptions, Sources};
 
@@ -124,7 +124,9 @@ async fn run_case(case: &Case) -> String {
     }
     let sources = Sources::discover(&files, &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
-    let context = session(sources, networks(), schema, ReadOptions::default(), report.clone()).unwrap();
+    let context =
+        session(sources, networks(), schema, ReadOptions::default(), report.clone(), &MemoryOptions::default())
+            .unwrap();
     let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert!(!report.had_errors(), "{}: {:?}", case.path.display(), report.errors());
 

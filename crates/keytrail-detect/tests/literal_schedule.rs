@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use keytrail_detect::{Alert, Baseline, EventStore, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{ReadOptions, ReadReport, session};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::{Detection, RuleSet, parse_rule};
 use keytrail_source::{DiscoverOptions, Sources};
 use rand::rngs::SmallRng;
@@ -227,9 +227,15 @@ async fn store_of(events: &[Event], rules: &RuleSet) -> EventStore {
     std::fs::write(&path, events.iter().map(Event::record).collect::<Vec<_>>().join("\n")).unwrap();
     let sources = Sources::discover(&[path.display().to_string()], &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
-    let context =
-        session(sources, Arc::new(Enrichment::default()), rules.table_schema(), ReadOptions::default(), report.clone())
-            .unwrap();
+    let context = session(
+        sources,
+        Arc::new(Enrichment::default()),
+        rules.table_schema(),
+        ReadOptions::default(),
+        report.clone(),
+        &MemoryOptions::default(),
+    )
+    .unwrap();
     let store = EventStore::read(&context, &rules.detections).await.unwrap();
     assert!(!report.had_errors(), "{:?}", report.errors());
     store

@@ -14,6 +14,7 @@
 //! only when a query names them ([`names_in_query`]). What cannot be read is counted in a
 //! shared [`ReadReport`] instead of failing the query, unless `strict` is set.
 
+mod memory;
 mod read;
 mod report;
 mod table;
@@ -25,6 +26,7 @@ use datafusion::execution::context::{SessionConfig, SessionContext};
 use keytrail_ecs::{Enrichment, TableSchema};
 use keytrail_source::Sources;
 
+pub use memory::{MemoryOptions, default_limit};
 pub use read::ReadOptions;
 pub use report::{ReadError, ReadReport};
 pub use table::CloudTrailTable;
@@ -49,16 +51,18 @@ pub fn names_in_query(query: &str) -> Vec<&str> {
     names
 }
 
-/// A DataFusion session with the `cloudtrail` table registered over `sources`.
+/// A DataFusion session with the `cloudtrail` table registered over `sources`, its operators
+/// bounded by `memory`.
 pub fn session(
     sources: Sources,
     enrichment: Arc<Enrichment>,
     schema: TableSchema,
     options: ReadOptions,
     report: Arc<ReadReport>,
+    memory: &MemoryOptions,
 ) -> Result<SessionContext> {
     let config = SessionConfig::new().with_information_schema(true);
-    let context = SessionContext::new_with_config(config);
+    let context = SessionContext::new_with_config_rt(config, memory.runtime()?);
     let table = CloudTrailTable::new(sources, enrichment, schema, options, report);
     context.register_table(TABLE_NAME, Arc::new(table))?;
     Ok(context)

@@ -96,7 +96,15 @@ impl PlanOptions {
 /// on some of the projections ES|QL plans stack (names made ambiguous or duplicated, e.g. with
 /// list columns or the windowed plan's slot); the plans are small, so nothing is lost without it.
 pub fn session_context() -> datafusion::prelude::SessionContext {
-    let context = datafusion::prelude::SessionContext::new();
+    session_context_on(Default::default())
+}
+
+/// [`session_context`] on a given runtime: its memory pool and temporary files.
+pub fn session_context_on(
+    runtime: std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+) -> datafusion::prelude::SessionContext {
+    let context =
+        datafusion::prelude::SessionContext::new_with_config_rt(datafusion::prelude::SessionConfig::new(), runtime);
     context.remove_optimizer_rule("push_down_leaf_projections");
     context
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{ReadOptions, ReadReport, session};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_investigate::{Report, Subject, investigate, render};
 use keytrail_source::{DiscoverOptions, Sources};
 use serde_json::{Value, json};
@@ -39,9 +39,15 @@ fn networks() -> Arc<Enrichment> {
 async fn run(events: &str, subject: &Subject) -> Report {
     let sources = Sources::discover(&[case(events).display().to_string()], &DiscoverOptions::default()).await.unwrap();
     let read = Arc::new(ReadReport::default());
-    let context =
-        session(sources, networks(), keytrail_investigate::table_schema(), ReadOptions::default(), read.clone())
-            .unwrap();
+    let context = session(
+        sources,
+        networks(),
+        keytrail_investigate::table_schema(),
+        ReadOptions::default(),
+        read.clone(),
+        &MemoryOptions::default(),
+    )
+    .unwrap();
     let report = investigate(&context, subject).await.unwrap();
     assert!(!read.had_errors(), "{:?}", read.errors());
     report

@@ -101,6 +101,14 @@ pub struct ReadArgs {
     /// GeoLite2 City or Country .mmdb for source.geo.* fields.
     #[arg(long, value_name = "FILE", env = "KEYTRAIL_GEO_DB")]
     pub geo_db: Option<PathBuf>,
+    /// Memory the query engine and a hunt's rule state may hold (4GiB, 512MiB…); past it, sorts
+    /// and aggregations spill to --temp-dir, and what cannot spill stops with an error naming
+    /// the limit. Default: half of the machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Folder for spill files and a hunt's temporary files (default: the system's, e.g. $TMPDIR).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -300,6 +308,11 @@ pub enum AsnCommand {
 }
 
 /// `2024-05-01`, `2024-05-01T12:00:00Z` or any RFC 3339 time.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let size: bytesize::ByteSize = text.parse().map_err(|e| format!("'{text}' is not a size (4GiB, 512MiB): {e}"))?;
+    usize::try_from(size.as_u64()).map_err(|_| format!("'{text}' is more than this machine can address"))
+}
+
 pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.to_utc());

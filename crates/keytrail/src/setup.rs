@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use keytrail_ecs::{Enrichment, TableSchema};
-use keytrail_engine::{ReadOptions, ReadReport};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport};
 use keytrail_enrich::{AsnDatabase, GeoDatabase, default_asn_index_path};
 use keytrail_source::{DiscoverOptions, Sources, TimeRange};
 use tracing_subscriber::EnvFilter;
@@ -55,6 +55,7 @@ pub struct Reading {
     pub sources: Sources,
     pub enrichment: Arc<Enrichment>,
     pub options: ReadOptions,
+    pub memory: MemoryOptions,
     pub report: Arc<ReadReport>,
 }
 
@@ -65,6 +66,11 @@ impl Reading {
             && since > until
         {
             anyhow::bail!("--since ({since}) is after --until ({until})");
+        }
+        if let Some(folder) = &args.temp_dir
+            && !folder.is_dir()
+        {
+            anyhow::bail!("--temp-dir {} is not a folder", folder.display());
         }
         let discover = DiscoverOptions { time_range, aws: args.aws.options() };
         let sources = Sources::discover(&args.paths, &discover).await?;
@@ -81,6 +87,10 @@ impl Reading {
             sources,
             enrichment: Arc::new(open_enrichment(args.asn_db.as_deref(), args.geo_db.as_deref())?),
             options: ReadOptions { time_range, max_record_bytes: args.max_record_bytes, strict: args.strict },
+            memory: MemoryOptions {
+                limit: args.memory_limit.unwrap_or_else(keytrail_engine::default_limit),
+                temp_dir: args.temp_dir.clone(),
+            },
             report: Arc::new(report),
         })
     }
@@ -92,6 +102,7 @@ impl Reading {
             schema,
             self.options.clone(),
             self.report.clone(),
+            &self.memory,
         )?)
     }
 

@@ -264,6 +264,29 @@ fn building_block_alerts_are_marked_and_kept_out_of_the_table() {
 }
 
 #[test]
+fn a_rule_past_the_memory_limit_fails_naming_it_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rule.toml"), CREATE_KEY_RULE).unwrap();
+    let hunt = |limit: &str| {
+        let args = ["hunt", "-", "--rules", dir.path().to_str().unwrap(), "--no-builtin", "--format", "ndjson"];
+        let mut args = args.to_vec();
+        args.extend(["--memory-limit", limit, "--temp-dir", dir.path().to_str().unwrap()]);
+        keytrail_with_stdin(&args, Some(EVENT.as_bytes()))
+    };
+    // One matched event takes some kilobytes of Arrow buffers; a 1 KiB pool cannot hold it.
+    let starved = hunt("1KiB");
+    assert_eq!(starved.status.code(), Some(2), "{}", stderr(&starved));
+    let message = stderr(&starved);
+    assert!(message.contains("rule.toml") && message.contains("--memory-limit"), "{message}");
+    let roomy = hunt("64MiB");
+    assert_eq!(roomy.status.code(), Some(1), "{}", stderr(&roomy));
+    assert!(stdout(&roomy).contains("t-session-token"));
+    let unreadable = hunt("lots");
+    assert_eq!(unreadable.status.code(), Some(2));
+    assert!(stderr(&unreadable).contains("'lots' is not a size"), "{}", stderr(&unreadable));
+}
+
+#[test]
 fn hunt_without_alerts_exits_0() {
     // One event is all the data: the whole history window is baseline, so nothing alerts (by
     // default its key's first address would, judged on no history).

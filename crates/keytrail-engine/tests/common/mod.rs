@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use keytrail_ecs::{Enrichment, TableSchema};
-use keytrail_engine::{ReadOptions, ReadReport, names_in_query, session};
+use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, names_in_query, session};
 use keytrail_source::{DiscoverOptions, Sources};
 
 pub struct Run {
@@ -24,6 +24,7 @@ pub async fn query(sql: &str, paths: &[String], options: ReadOptions) -> datafus
         TableSchema::with_names(names_in_query(sql)),
         options,
         report.clone(),
+        &MemoryOptions::default(),
     )?;
     let batches = context.sql(sql).await?.collect().await?;
     Ok(Run { batches, report })
