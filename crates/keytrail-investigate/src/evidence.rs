@@ -1,5 +1,7 @@
-//! The events, read once from the `cloudtrail` table into memory with only the columns the
-//! report needs: the `events` table every section is answered from.
+//! The events an investigation needs, read from the `cloudtrail` table into memory with only
+//! the columns the report needs: the `events` table every section is answered from. Only the
+//! events that can matter are kept (the subject's, those of the credentials derived from it,
+//! the calls that issue credentials, AWS's verdicts), filtered while reading.
 //!
 //! Paths inside the free-form objects get short names: `req.userName` for
 //! `aws.cloudtrail.flattened.request_parameters.userName`, `resp.…` for response elements.
@@ -7,11 +9,14 @@
 
 use std::sync::Arc;
 
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
 use datafusion::error::Result;
-use datafusion::prelude::{Expr, SessionContext, ident};
+use datafusion::prelude::{Expr, SessionContext, ident, lit, not};
 use keytrail_ecs::TableSchema;
 
 use crate::query::materialize;
+use crate::report::DerivedCredential;
 use crate::subject::Subject;
 
 pub(crate) const EVENTS: &str = "events";
@@ -97,15 +102,69 @@ pub fn table_schema() -> TableSchema {
     TableSchema::with_names(names.iter().map(String::as_str))
 }
 
-/// Reads every timed event of the context's `cloudtrail` table (events without a time fit
-/// in no timeline, and hunts leave them out too) into a new context's `events` table.
-pub(crate) async fn read(context: &SessionContext, subject: &Subject) -> Result<SessionContext> {
+/// The columns `events` holds, from the `cloudtrail` table's.
+fn columns(subject: &Subject) -> Vec<Expr> {
     let mut columns: Vec<Expr> = COLUMNS.iter().map(|name| ident(*name)).collect();
     columns.extend(paths().map(|(name, short)| ident(name).alias(short)));
     columns.push(subject.predicate().is_true().alias("__subject"));
-    let frame =
-        context.table(keytrail_engine::TABLE_NAME).await?.filter(ident("@timestamp").is_not_null())?.select(columns)?;
+    columns
+}
+
+/// The events an investigation needs before it knows which credentials derive from the
+/// subject: the subject's calls, every call that issued credentials (the edges the walk
+/// follows), and AWS's verdicts by anyone's hand (policies attached to users, among them AWS's
+/// quarantine policy; service events that report exposed credentials).
+fn needed_before_the_walk(subject: &Subject) -> Expr {
+    let issued = ident(format!("{RESPONSE_PREFIX}credentials.accessKeyId"))
+        .is_not_null()
+        .or(ident(format!("{RESPONSE_PREFIX}accessKey.accessKeyId")).is_not_null());
+    let verdicts = ident("event.action")
+        .eq(lit("AttachUserPolicy"))
+        .or(ident("aws.cloudtrail.flattened.service_event_details").like(lit("%AWS_RISK_CREDENTIALS_EXPOSED%")));
+    subject.predicate().or(issued).or(verdicts).is_true()
+}
+
+/// The timed events (events without a time fit in no timeline, and hunts leave them out too)
+/// of the context's `cloudtrail` table that meet `condition`, as a table of [`columns`].
+async fn read_where(context: &SessionContext, subject: &Subject, condition: Expr) -> Result<MemTable> {
+    let frame = context
+        .table(keytrail_engine::TABLE_NAME)
+        .await?
+        .filter(ident("@timestamp").is_not_null().and(condition))?
+        .select(columns(subject))?;
+    materialize(frame).await
+}
+
+/// Reads what an investigation of `subject` needs before its walk ([`needed_before_the_walk`])
+/// into a new context's `events` table: the read is filtered, so the estate is never held.
+pub(crate) async fn read(context: &SessionContext, subject: &Subject) -> Result<SessionContext> {
     let analysis = SessionContext::new();
-    analysis.register_table(EVENTS, Arc::new(materialize(frame).await?))?;
+    analysis.register_table(EVENTS, Arc::new(read_where(context, subject, needed_before_the_walk(subject)).await?))?;
     Ok(analysis)
+}
+
+/// Adds to `events` the calls made with the derived keys (a second, filtered read), which the
+/// walk could only name after the first.
+pub(crate) async fn add_calls_of(
+    context: &SessionContext,
+    analysis: &SessionContext,
+    subject: &Subject,
+    derived: &[DerivedCredential],
+) -> Result<()> {
+    if derived.is_empty() {
+        return Ok(());
+    }
+    let keys = derived.iter().map(|d| lit(d.access_key_id.as_str())).collect();
+    let condition = ident("aws.cloudtrail.user_identity.access_key_id")
+        .in_list(keys, false)
+        .and(not(needed_before_the_walk(subject)));
+    let added = read_where(context, subject, condition).await?;
+    let first = analysis.table(EVENTS).await?.collect().await?;
+    let mut batches = vec![first];
+    for partition in &added.batches {
+        batches.push(partition.read().await.clone());
+    }
+    analysis.deregister_table(EVENTS)?;
+    analysis.register_table(EVENTS, Arc::new(MemTable::try_new(added.schema(), batches)?))?;
+    Ok(())
 }

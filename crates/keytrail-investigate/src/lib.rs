@@ -2,10 +2,12 @@
 //! credentials it created, and what of it looks like an intruder's work.
 //!
 //! ```text
-//!  cloudtrail table ──► events (read once, in memory: the columns below, `__subject` flag)
-//!                          │
+//!  cloudtrail table ──► events (in memory: the columns below, `__subject` flag), read
+//!                          │     filtered: the subject's calls, the calls that issue
+//!                          │     credentials, AWS's verdicts
 //!                          ├─► issued credentials (AssumeRole…, CreateAccessKey responses)
 //!                          │      └─► derived keys: widened from the subject until fixed
+//!                          │            └─► their calls added (a second filtered read)
 //!                          ▼
 //!                       scope = the subject's calls + the derived keys' calls
 //!                          │
@@ -17,8 +19,9 @@
 //!                          └─► render: terminal, Markdown, HTML (inline SVG chart)
 //! ```
 //!
-//! - `evidence` reads the events once: the fixed ECS columns the report needs and the few
-//!   paths inside request and response elements that say whom a call acted on.
+//! - `evidence` reads the events that can matter, never the whole estate: the fixed ECS
+//!   columns the report needs and the few paths inside request and response elements that say
+//!   whom a call acted on.
 //! - `derive` walks the issued credentials from the subject to a fixed point (role chaining),
 //!   then materializes the scope.
 //! - `sections` answers each part of the report with DataFusion SQL over the scope; which
@@ -67,6 +70,7 @@ pub enum Error {
 pub async fn investigate(context: &SessionContext, subject: &Subject) -> Result<Report, Error> {
     let analysis = evidence::read(context, subject).await?;
     let mut derived = derive::derived(&analysis, subject).await?;
+    evidence::add_calls_of(context, &analysis, subject, &derived).await?;
     derive::register_scope(&analysis, &mut derived).await?;
     Ok(Report {
         subject: subject.clone(),
