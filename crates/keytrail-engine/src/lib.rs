@@ -15,6 +15,7 @@
 //! shared [`ReadReport`] instead of failing the query, unless `strict` is set.
 
 mod memory;
+mod pushdown;
 mod read;
 mod report;
 mod table;

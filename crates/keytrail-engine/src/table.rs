@@ -18,14 +18,16 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::TableProviderFilterPushDown;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use futures::StreamExt;
 use keytrail_ecs::{BatchBuilder, Enrichment, TableSchema};
-use keytrail_source::{Objects, SourceError, SourceObject, Sources, Unlisted};
+use keytrail_source::{Objects, SourceError, SourceObject, Sources, TimeRange, Unlisted};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::pushdown;
 use crate::read::{ObjectReader, ReadOptions};
 use crate::report::{ReadError, ReadReport};
 
@@ -69,27 +71,41 @@ impl TableProvider for CloudTrailTable {
         TableType::Base
     }
 
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|filter| match pushdown::time_range(filter) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Bounds on @timestamp in the query narrow the read like --since/--until.
+        let range = filters.iter().filter_map(pushdown::time_range).fold(self.options.time_range, TimeRange::intersect);
+        let options = ReadOptions { time_range: range, ..self.options.clone() };
+        let sources = self.sources.within(range);
         let partitions = state.config().target_partitions().max(1);
         let projected = match projection {
             Some(columns) => Arc::new(self.schema.arrow().project(columns)?),
             None => self.schema.arrow().clone(),
         };
         let scan = Arc::new(Scan {
-            sources: self.sources.clone(),
             enrichment: self.enrichment.clone(),
             schema: self.schema.clone(),
             projection: projection.cloned(),
-            options: self.options.clone(),
+            options,
             report: self.report.clone(),
-            local: self.sources.all_local(),
-            walk: std::sync::Mutex::new(Walk { objects: self.sources.objects(), found: 0 }),
+            local: sources.all_local(),
+            walk: std::sync::Mutex::new(Walk { objects: sources.objects(), found: 0 }),
+            sources,
             queue: OnceLock::new(),
         });
         let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)

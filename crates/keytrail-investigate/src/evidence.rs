@@ -13,6 +13,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::error::Result;
 use datafusion::prelude::{Expr, SessionContext, ident, lit, not};
+use datafusion::scalar::ScalarValue;
 use keytrail_ecs::TableSchema;
 
 use crate::query::materialize;
@@ -155,9 +156,12 @@ pub(crate) async fn add_calls_of(
         return Ok(());
     }
     let keys = derived.iter().map(|d| lit(d.access_key_id.as_str())).collect();
+    // A key is used only after it was issued: the scan skips the days before the first issue.
+    let first_issued = derived.iter().map(|d| d.issued_at.0).min().expect("derived is not empty");
     let condition = ident("aws.cloudtrail.user_identity.access_key_id")
         .in_list(keys, false)
-        .and(not(needed_before_the_walk(subject)));
+        .and(not(needed_before_the_walk(subject)))
+        .and(ident("@timestamp").gt_eq(lit(ScalarValue::TimestampMillisecond(Some(first_issued), Some("UTC".into())))));
     let added = read_where(context, subject, condition).await?;
     let first = analysis.table(EVENTS).await?.collect().await?;
     let mut batches = vec![first];

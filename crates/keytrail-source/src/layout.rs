@@ -15,6 +15,16 @@ impl TimeRange {
         self.since.is_none() && self.until.is_none()
     }
 
+    /// The times in both ranges.
+    pub fn intersect(self, other: TimeRange) -> TimeRange {
+        // None is no bound: the smallest since, but not the smallest until.
+        let until = match (self.until, other.until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        TimeRange { since: self.since.max(other.since), until }
+    }
+
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
     }
@@ -115,6 +125,19 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn ranges_intersect_bound_by_bound() {
+        let (a, b, c) = (at("2024-05-01T00:00:00Z"), at("2024-05-02T00:00:00Z"), at("2024-05-03T00:00:00Z"));
+        let open = TimeRange::default();
+        let from_a = TimeRange { since: Some(a), until: None };
+        let to_c = TimeRange { since: None, until: Some(c) };
+        let b_to_c = TimeRange { since: Some(b), until: Some(c) };
+        assert_eq!(open.intersect(open), open);
+        assert_eq!(from_a.intersect(to_c), TimeRange { since: Some(a), until: Some(c) });
+        assert_eq!(b_to_c.intersect(from_a), b_to_c);
+        assert_eq!(TimeRange { since: Some(a), until: Some(b) }.intersect(to_c).until, Some(b));
     }
 
     #[test]

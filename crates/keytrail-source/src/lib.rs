@@ -160,6 +160,12 @@ impl Sources {
         Sources { inputs: Arc::new(vec![Input::Listed(objects)]), time_range: TimeRange::default(), s3: None }
     }
 
+    /// The same sources, walked for the events of `range` only (within the range they were
+    /// discovered for: S3 listings are not redone).
+    pub fn within(&self, range: TimeRange) -> Sources {
+        Sources { time_range: self.time_range.intersect(range), ..self.clone() }
+    }
+
     /// The objects, one after the other, folders walked as the iterator advances. Each call
     /// starts again from the first input.
     pub fn objects(&self) -> Objects {
