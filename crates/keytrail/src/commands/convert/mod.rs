@@ -4,8 +4,6 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use datafusion::config::TableParquetOptions;
-use datafusion::dataframe::DataFrameWriteOptions;
 use futures::StreamExt;
 use keytrail_ecs::TableSchema;
 
@@ -13,25 +11,19 @@ use crate::args::{ConvertArgs, ConvertFormat};
 use crate::progress::Progress;
 use crate::setup::Reading;
 
+mod days;
+
 pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let reading = Reading::open(&args.read).await?;
     let context = reading.session(TableSchema::default())?;
     let progress = Progress::follow(reading.report.clone(), quiet);
     let written = match args.to {
         ConvertFormat::Parquet => {
-            // Hive-style date=YYYY-MM-DD folders: DuckDB, Spark, Athena and DataFusion all
-            // read them as a `date` column and prune by it.
-            let frame = context.sql(r#"select *, to_char("@timestamp", '%Y-%m-%d') as date from cloudtrail"#).await?;
-            let output = args.output.to_str().context("the output path is not valid UTF-8")?;
-            frame
-                .write_parquet(
-                    output,
-                    DataFrameWriteOptions::new().with_partition_by(vec!["date".into()]),
-                    Some(parquet_options()),
-                )
-                .await
-                .map(|_| ())
-                .with_context(|| format!("writing Parquet to {output}"))
+            // Row groups of about 100 MB hold as much as readers need to skip by statistics;
+            // the days' open groups share a budget of a few of those, within the memory limit.
+            let budget = (reading.memory.limit / 4).min(DAYS_BUDGET);
+            let frame = context.sql("select * from cloudtrail").await?;
+            write_days(frame.execute_stream().await?, &args.output, budget).await
         }
         ConvertFormat::Ndjson => {
             let frame = context.sql("select * from cloudtrail").await?;
@@ -44,18 +36,21 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Rows per row group. DataFusion's default (1M) holds a row group in memory per open date
-/// folder until it is full, so a large estate's every day was buffered at once; 128k rows (the
-/// order of DuckDB's default) are flushed sooner and still let readers skip by statistics.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// What the open row groups of all days may hold together.
+const DAYS_BUDGET: usize = 256 << 20;
 
-/// zstd at level 1: CloudTrail's repetitive strings compress almost as well as at DataFusion's
-/// default level 3, in less time.
-fn parquet_options() -> TableParquetOptions {
-    let mut options = TableParquetOptions::default();
-    options.global.max_row_group_size = ROW_GROUP_ROWS;
-    options.global.compression = Some("zstd(1)".into());
-    options
+/// The events as Parquet files by day under `root` ([`days::DayWriters`]).
+async fn write_days(
+    mut stream: datafusion::physical_plan::SendableRecordBatchStream,
+    root: &std::path::Path,
+    budget: usize,
+) -> anyhow::Result<()> {
+    let mut writers = days::DayWriters::new(root, stream.schema(), budget)?;
+    while let Some(batch) = stream.next().await {
+        writers.write(&batch?)?;
+    }
+    writers.finish()?;
+    Ok(())
 }
 
 /// One ECS document a line, nested as Elastic stores them (`{"event":{"action":…}}`), so

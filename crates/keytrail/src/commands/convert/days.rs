@@ -1,0 +1,167 @@
+//! Parquet files by day, in Hive-style `date=YYYY-MM-DD` folders (DuckDB, Spark, Athena and
+//! DataFusion read them as a `date` column and prune by it), written from a stream of events.
+//!
+//! Each day has its own writer, and a writer holds its row group in memory until the group is
+//! full; over many days that is most of the memory of a conversion. So when the writers
+//! together hold more than a budget, the largest closes its row group early: memory stays
+//! within the budget however many days the events span.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::take_record_batch;
+use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+
+/// Rows per row group: about DuckDB's default, small enough to flush often, large enough for
+/// readers to skip groups by their statistics.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Hive's name for a partition whose value is null: events without a time.
+const NO_DATE: &str = "__HIVE_DEFAULT_PARTITION__";
+
+pub struct DayWriters {
+    root: PathBuf,
+    schema: SchemaRef,
+    properties: WriterProperties,
+    /// Each run names its files apart, so that converting into the same folder again adds.
+    file_name: String,
+    budget: usize,
+    writers: BTreeMap<String, ArrowWriter<File>>,
+}
+
+impl DayWriters {
+    /// Writers under `root` for batches of `schema`, holding at most about `budget` bytes.
+    pub fn new(root: &Path, schema: SchemaRef, budget: usize) -> anyhow::Result<DayWriters> {
+        std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+        // zstd at level 1: CloudTrail's repetitive strings compress almost as well as at
+        // higher levels, in less time.
+        let properties = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+            .build();
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let file_name = format!("part-{:x}-{}.parquet", stamp.as_nanos(), std::process::id());
+        Ok(DayWriters { root: root.to_path_buf(), schema, properties, file_name, budget, writers: BTreeMap::new() })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
+        let times = batch.column_by_name("@timestamp").context("the events have no @timestamp column")?;
+        let times = times.as_primitive::<TimestampMillisecondType>();
+        let mut rows_of_day: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for row in 0..batch.num_rows() {
+            let day = match times.is_valid(row) {
+                true => chrono::DateTime::from_timestamp_millis(times.value(row))
+                    .map_or_else(|| NO_DATE.to_string(), |t| t.date_naive().to_string()),
+                false => NO_DATE.to_string(),
+            };
+            rows_of_day.entry(day).or_default().push(row as u32);
+        }
+        for (day, rows) in rows_of_day {
+            let rows = take_record_batch(batch, &UInt32Array::from(rows))?;
+            self.writer(&day)?.write(&rows).with_context(|| format!("writing the events of {day}"))?;
+        }
+        self.keep_within_budget()
+    }
+
+    fn writer(&mut self, day: &str) -> anyhow::Result<&mut ArrowWriter<File>> {
+        if !self.writers.contains_key(day) {
+            let folder = self.root.join(format!("date={day}"));
+            std::fs::create_dir_all(&folder).with_context(|| format!("cannot create {}", folder.display()))?;
+            let path = folder.join(&self.file_name);
+            let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.properties.clone()))?;
+            self.writers.insert(day.to_string(), writer);
+        }
+        Ok(self.writers.get_mut(day).expect("inserted above"))
+    }
+
+    /// Closes the largest row groups until the writers hold no more than the budget.
+    fn keep_within_budget(&mut self) -> anyhow::Result<()> {
+        loop {
+            let held: usize = self.writers.values().map(ArrowWriter::in_progress_size).sum();
+            if held <= self.budget {
+                return Ok(());
+            }
+            let largest = self.writers.values_mut().max_by_key(|w| w.in_progress_size()).expect("something is held");
+            largest.flush()?;
+        }
+    }
+
+    /// Finishes every file; the number of days written.
+    pub fn finish(self) -> anyhow::Result<usize> {
+        let days = self.writers.len();
+        for (day, writer) in self.writers {
+            writer.close().with_context(|| format!("finishing the file of {day}"))?;
+        }
+        Ok(days)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{StringArray, TimestampMillisecondArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+
+    fn batch(times: &[Option<i64>]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("@timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+            Field::new("event.action", DataType::Utf8, true),
+        ]));
+        let time = TimestampMillisecondArray::from(times.to_vec()).with_timezone("UTC");
+        let action = StringArray::from_iter_values(times.iter().map(|_| "ListUsers".repeat(40)));
+        RecordBatch::try_new(schema, vec![Arc::new(time), Arc::new(action)]).unwrap()
+    }
+
+    #[test]
+    fn events_go_to_their_day_and_memory_stays_within_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        const DAY: i64 = 86_400_000;
+        // 30 days, 2,000 events each, delivered interleaved as CloudTrail's files are.
+        let budget = 256 * 1024;
+        let first = batch(&[Some(0)]);
+        let mut writers = DayWriters::new(dir.path(), first.schema(), budget).unwrap();
+        let mut peak = 0;
+        for round in 0..20i64 {
+            let times: Vec<Option<i64>> = (0..30 * 100).map(|i| Some((i % 30) * DAY + round * 1_000 + i)).collect();
+            writers.write(&batch(&times)).unwrap();
+            peak = peak.max(writers.writers.values().map(ArrowWriter::in_progress_size).sum::<usize>());
+        }
+        writers.write(&batch(&[None])).unwrap();
+        assert!(peak <= budget, "held {peak} bytes, budget {budget}");
+        assert_eq!(writers.finish().unwrap(), 31);
+
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let folder = entry.unwrap().path();
+            let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+            for file in std::fs::read_dir(&folder).unwrap() {
+                let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(file.unwrap().path()).unwrap())
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                for batch in reader {
+                    let batch = batch.unwrap();
+                    total += batch.num_rows();
+                    let times = batch.column(0).as_primitive::<TimestampMillisecondType>();
+                    for t in times.iter() {
+                        let day = t.map_or(NO_DATE.to_string(), |t| {
+                            chrono::DateTime::from_timestamp_millis(t).unwrap().date_naive().to_string()
+                        });
+                        assert_eq!(name, format!("date={day}"));
+                    }
+                }
+            }
+        }
+        assert_eq!(total, 20 * 30 * 100 + 1);
+    }
+}
