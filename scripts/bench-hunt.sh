@@ -21,8 +21,8 @@ kt=${CARGO_TARGET_DIR:-target}/$profile/keytrail
 [ -d "$rules" ] || { echo "no rules at $rules (set KEYTRAIL_RULES_DIR)" >&2; exit 2; }
 estate=$work/default
 [ -d "$estate/AWSLogs" ] || "$kt" -q simulate "$estate"
-files=$(find "$estate" -path '*/CloudTrail/*' -name '*.json.gz' | wc -l)
-find "$estate" -type f -path '*/CloudTrail/*' -exec cat {} + >/dev/null # the page cache warm for all alike
+files=$(find "$estate/" -path '*/CloudTrail/*' -name '*.json.gz' | wc -l)
+find "$estate/" -type f -path '*/CloudTrail/*' -exec cat {} + >/dev/null # the page cache warm for all alike
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); $(date -u +%F); load $(cut -d' ' -f1 /proc/loadavg)"
 echo "estate: $files event files in $estate"
 
