@@ -46,10 +46,10 @@ pub fn window_time(field: &str) -> Expr {
 pub struct EventStore {
     schema: SchemaRef,
     /// By KQL query text: the events the query matched, or why it could not run.
-    matched: HashMap<String, Result<Vec<RecordBatch>, String>>,
+    matched: HashMap<String, Result<Vec<RecordBatch>, Failure>>,
     /// By ES|QL query and timestamp field ([`esql_key`]): the file of the events the query can
     /// use, or why it could not run.
-    esql_inputs: HashMap<String, Result<Arc<dyn SpillFile>, String>>,
+    esql_inputs: HashMap<String, Result<Arc<dyn SpillFile>, Failure>>,
     /// The session's memory pool and temporary folder, for the rules' plans.
     runtime: Arc<RuntimeEnv>,
     /// The memory the matched events hold, taken from the pool.
@@ -62,6 +62,9 @@ pub struct EventStore {
     /// Events left out because their time could not be read.
     pub untimed: usize,
 }
+
+/// Why a query's selection stopped; shared, since rules with one query share its selection.
+type Failure = Arc<DataFusionError>;
 
 /// The rows of a batch a query can use: those of the actions it names (all when it names
 /// none) that meet its predicate (all when it has none).
@@ -109,11 +112,11 @@ impl RowFilter {
 
 /// A query's filter while the events are read, and what it kept; after an error, the error.
 struct Selection<Kept> {
-    filter: Result<(RowFilter, Kept), String>,
+    filter: Result<(RowFilter, Kept), Failure>,
 }
 
 impl<Kept> Selection<Kept> {
-    fn new(filter: Result<(RowFilter, Kept), String>) -> Selection<Kept> {
+    fn new(filter: Result<(RowFilter, Kept), Failure>) -> Selection<Kept> {
         Selection { filter }
     }
 
@@ -128,7 +131,7 @@ impl<Kept> Selection<Kept> {
         if let Err(error) =
             filter.apply(batch, rows_of_action).and_then(|rows| rows.map_or(Ok(()), |rows| keep(kept, rows)))
         {
-            self.filter = Err(error.to_string());
+            self.filter = Err(Arc::new(error));
         }
     }
 }
@@ -143,8 +146,8 @@ impl Matched {
     fn keep(&mut self, rows: RecordBatch) -> Result<()> {
         self.memory.try_grow(rows.get_array_memory_size()).map_err(|error| {
             DataFusionError::ResourcesExhausted(format!(
-                "the events its query matches do not fit in the memory limit (--memory-limit): {}",
-                error.strip_backtrace()
+                "the events its query matches need more than the memory limit (--memory-limit): {}",
+                error.message()
             ))
         })?;
         self.batches.push(rows);
@@ -245,7 +248,8 @@ impl EventStore {
             match &detection.logic {
                 Logic::Query(query) | Logic::NewTerms { query, .. } => {
                     matchers.entry(query.text().to_string()).or_insert_with(|| {
-                        let predicate = query.to_expr(&schema).map_err(|e| format!("KQL: {e}"));
+                        let predicate =
+                            query.to_expr(&schema).map_err(|e| Arc::new(DataFusionError::Plan(format!("KQL: {e}"))));
                         Selection::new(predicate.and_then(|predicate| {
                             RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))
                                 .map(|filter| {
@@ -253,13 +257,13 @@ impl EventStore {
                                     let memory = MemoryConsumer::new(name).register(&runtime.memory_pool);
                                     (filter, Matched { batches: Vec::new(), memory })
                                 })
-                                .map_err(|e| e.to_string())
+                                .map_err(Arc::new)
                         }))
                     });
                 }
                 Logic::Esql(query) => {
                     esql.entry(esql_key(query, detection.schedule.timestamp_field.def().name)).or_insert_with(|| {
-                        Selection::new(esql_selection(detection, query, &schema, &runtime).map_err(|e| e.to_string()))
+                        Selection::new(esql_selection(detection, query, &schema, &runtime).map_err(Arc::new))
                     });
                 }
             }
@@ -325,7 +329,7 @@ impl EventStore {
         store.esql_inputs = esql
             .into_iter()
             .map(|(text, input)| {
-                let file = input.filter.and_then(|(_, file)| file.finish().map_err(|e| e.to_string()));
+                let file = input.filter.and_then(|(_, file)| file.finish().map_err(Arc::new));
                 (text, file)
             })
             .collect();
@@ -368,7 +372,7 @@ impl EventStore {
     pub fn matched(&self, query: &keytrail_kql::Query) -> Result<&[RecordBatch]> {
         match self.matched.get(query.text()) {
             Some(Ok(batches)) => Ok(batches),
-            Some(Err(message)) => Err(DataFusionError::Plan(message.clone())),
+            Some(Err(failure)) => Err(DataFusionError::Shared(failure.clone())),
             None => Err(DataFusionError::Internal(format!("the query {:?} was not run while reading", query.text()))),
         }
     }
@@ -378,7 +382,7 @@ impl EventStore {
     pub async fn esql_input(&self, query: &keytrail_esql::Query, window_field: &str) -> Result<LogicalPlan> {
         let file = match self.esql_inputs.get(&esql_key(query, window_field)) {
             Some(Ok(file)) => file,
-            Some(Err(message)) => return Err(DataFusionError::Plan(message.clone())),
+            Some(Err(failure)) => return Err(DataFusionError::Shared(failure.clone())),
             None => {
                 return Err(DataFusionError::Internal(format!(
                     "the query {:?} was not run while reading",
