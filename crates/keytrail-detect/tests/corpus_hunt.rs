@@ -1,13 +1,13 @@
 //! Every runnable rule of Elastic's AWS set, hunted over the real CloudTrail of the corpus.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use keytrail_detect::{EventStore, HuntOptions, hunt};
+use keytrail_detect::{HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::{RuleErrorKind, RuleSet};
-use keytrail_source::{DiscoverOptions, Sources};
 use keytrail_testkit::require;
 
 fn elastic_rules(corpus: &Path) -> RuleSet {
@@ -49,18 +49,7 @@ async fn the_corpus_hunt_runs_every_rule_without_errors() {
         .iter()
         .map(|folder| corpus.join("cloudtrail").join(folder).display().to_string())
         .collect();
-    let sources = Sources::discover(&paths, &DiscoverOptions::default()).await.unwrap();
-    let report = Arc::new(ReadReport::default());
-    let context = session(
-        sources,
-        Arc::new(Enrichment::default()),
-        rules.table_schema(),
-        ReadOptions::default(),
-        report.clone(),
-        &MemoryOptions::default(),
-    )
-    .unwrap();
-    let store = EventStore::read(&context, &rules.detections).await.unwrap();
+    let (store, _) = common::read_for(&paths, &rules, Arc::new(Enrichment::default())).await;
     assert_eq!(store.len() + store.untimed, 3210);
 
     let outcome = hunt(&store, &rules.detections, &HuntOptions::default()).await;

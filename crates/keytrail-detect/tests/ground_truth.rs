@@ -8,15 +8,15 @@
 //! `KEYTRAIL_ASN_CSV_DIR` names the unpacked `@ip-location-db/asn` package, as
 //! `scripts/test.sh` sets it. Skips with a message otherwise.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use keytrail_detect::{Alert, Baseline, EventStore, HuntOptions, HuntReport, hunt};
+use keytrail_detect::{Alert, Baseline, HuntOptions, HuntReport, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::RuleSet;
 use keytrail_simulate::{EstateConfig, GROUND_TRUTH, TOR_EXIT_LIST, attack_names, write_estate};
-use keytrail_source::{DiscoverOptions, Sources};
 use serde_json::Value;
 
 fn strings(entry: &Value, key: &str) -> Vec<String> {
@@ -59,12 +59,7 @@ async fn hunt_simulated(config: &EstateConfig, options: &HuntOptions) -> Option<
     // A built-in rule that does not compile would otherwise pass as "did not fire".
     assert!(rules.problems.is_empty(), "{:?}", rules.problems);
     let logs = out.path().join("AWSLogs").display().to_string();
-    let sources = Sources::discover(&[logs], &DiscoverOptions::default()).await.unwrap();
-    let report = Arc::new(ReadReport::default());
-    let context =
-        session(sources, enrichment, schema, ReadOptions::default(), report.clone(), &MemoryOptions::default())
-            .unwrap();
-    let store = EventStore::read(&context, &rules.detections).await.unwrap();
+    let (store, report) = common::read_for(&[logs], &rules, enrichment).await;
     assert!(!report.had_errors(), "{:?}", report.errors());
     let outcome = hunt(&store, &rules.detections, options).await;
     assert!(outcome.rules.iter().all(|r| r.error.is_none()), "{:?}", outcome.rules);

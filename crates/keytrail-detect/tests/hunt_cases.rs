@@ -12,14 +12,14 @@
 //! ```
 //! Set `KEYTRAIL_BLESS=1` to rewrite the alerts sections with what the hunt raised.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use keytrail_detect::{Baseline, EventStore, HuntOptions, hunt};
+use keytrail_detect::{Baseline, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::{RuleSet, parse_rule};
-use keytrail_source::{DiscoverOptions, Sources};
 
 struct Case {
     path: PathBuf,
@@ -122,12 +122,7 @@ async fn run_case(case: &Case) -> String {
         std::fs::write(&file, text).unwrap();
         files.push(file.display().to_string());
     }
-    let sources = Sources::discover(&files, &DiscoverOptions::default()).await.unwrap();
-    let report = Arc::new(ReadReport::default());
-    let context =
-        session(sources, networks(), schema, ReadOptions::default(), report.clone(), &MemoryOptions::default())
-            .unwrap();
-    let store = EventStore::read(&context, &rules.detections).await.unwrap();
+    let (store, report) = common::read_for(&files, &rules, networks()).await;
     assert!(!report.had_errors(), "{}: {:?}", case.path.display(), report.errors());
 
     let outcome = hunt(&store, &rules.detections, &options(&case.options)).await;

@@ -6,14 +6,14 @@
 //! backfill's windowed one). Random rules and events from fixed seeds: bursts denser than
 //! `max_signals`, windows longer than, equal to and shorter than the interval.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use keytrail_detect::{Alert, Baseline, EventStore, HuntOptions, hunt};
 use keytrail_ecs::Enrichment;
-use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::{Detection, RuleSet, parse_rule};
-use keytrail_source::{DiscoverOptions, Sources};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -225,18 +225,7 @@ async fn store_of(events: &[Event], rules: &RuleSet) -> EventStore {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.jsonl");
     std::fs::write(&path, events.iter().map(Event::record).collect::<Vec<_>>().join("\n")).unwrap();
-    let sources = Sources::discover(&[path.display().to_string()], &DiscoverOptions::default()).await.unwrap();
-    let report = Arc::new(ReadReport::default());
-    let context = session(
-        sources,
-        Arc::new(Enrichment::default()),
-        rules.table_schema(),
-        ReadOptions::default(),
-        report.clone(),
-        &MemoryOptions::default(),
-    )
-    .unwrap();
-    let store = EventStore::read(&context, &rules.detections).await.unwrap();
+    let (store, report) = common::read_for(&[path.display().to_string()], rules, Arc::new(Enrichment::default())).await;
     assert!(!report.had_errors(), "{:?}", report.errors());
     store
 }
