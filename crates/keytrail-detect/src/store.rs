@@ -350,10 +350,6 @@ impl EventStore {
         self.span = Some(self.span.map_or((first, last), |(low, high)| (low.min(first), high.max(last))));
     }
 
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
     /// A session for the rules' plans, on the reading session's memory pool and temporary folder.
     pub fn session(&self) -> SessionContext {
         keytrail_esql::session_context_on(self.runtime.clone())
