@@ -21,6 +21,7 @@ mod categorize;
 mod cloudtrail;
 mod ecs_doc;
 mod enrich;
+mod escapes;
 mod event;
 mod flattened;
 mod map_string;
@@ -99,6 +100,9 @@ pub fn normalize_delivery<'a>(
     event: &mut EcsEvent<'a>,
     emit: &mut dyn FnMut(&EcsEvent<'a>),
 ) -> DeliveryRead {
+    if escapes::check(text).is_err() {
+        return DeliveryRead::Stopped { emitted: 0 };
+    }
     let mut emitted = 0;
     let fields = event.fields();
     let whole = cloudtrail::parse_delivery(text, fields, &mut |read| {

@@ -27,6 +27,7 @@ pub(crate) enum Parsed<'a> {
 /// Parses a record, filling `fields`, and says what it is. Errors name the problem, never the
 /// content.
 pub(crate) fn parse(json: &str, fields: Fields) -> Result<Parsed<'_>, String> {
+    crate::escapes::check(json)?;
     let read = Record::parse(json, fields).map_err(|e| describe(&e))?;
     if is_cloudtrail(&read.record) {
         return Ok(Parsed::CloudTrail(Box::new(read)));
