@@ -344,7 +344,7 @@ impl EventStore {
             return;
         };
         let ingested = ingested_index.and_then(|i| batch.column(i).as_primitive_opt::<TimestampMillisecondType>());
-        if let Some(delivered) = ingested.and_then(|column| datafusion::arrow::compute::max(column)) {
+        if let Some(delivered) = ingested.and_then(datafusion::arrow::compute::max) {
             last = last.max(delivered);
         }
         self.span = Some(self.span.map_or((first, last), |(low, high)| (low.min(first), high.max(last))));

@@ -20,7 +20,7 @@ use datafusion::prelude::Expr;
 use crate::ast::{self, Command, CommandKind, ExprKind, NamePattern, SortKey};
 use crate::dissect::{DissectPattern, DissectUdf};
 use crate::error::{EsqlError, error_at};
-use crate::expr::{AGGREGATES, Combine, Scope, flatten_distinct, timestamp_type};
+use crate::expr::{AGGREGATES, Combine, Merge, Scope, flatten_distinct, timestamp_type};
 use crate::grok::{GrokPattern, GrokUdf};
 use crate::window::{RUN_TIME_COLUMN, SLOT_COLUMN, Window};
 
@@ -31,6 +31,9 @@ const PARSED_COLUMN: &str = "__esql_parsed";
 /// The two sides of the join INLINE STATS plans: the rows, and their groups' aggregates.
 const INLINE_ROWS: &str = "__esql_rows";
 const INLINE_GROUPS: &str = "__esql_groups";
+/// The two sides of the join a windowed STATS plans for the runs a WHERE after it keeps.
+const SLOTS: &str = "__esql_slots";
+const SURVIVORS: &str = "__esql_survivors";
 
 /// The value of the `_index` metadata field: the data stream Elastic's AWS integration writes
 /// CloudTrail to.
@@ -535,32 +538,45 @@ impl<'q> Planner<'q> {
     /// STATS over many scheduled runs in one pass: partial aggregates per BY keys and time
     /// slot, each slot's row copied to the runs that hold it, then the partials combined per
     /// BY keys and run.
+    ///
+    /// Copying partials costs lookback/slot copies of each, and lists of values (VALUES,
+    /// COUNT_DISTINCT) are the dear ones to copy. When the STATS is followed by a WHERE that
+    /// reads only its BY keys and its outputs without lists (`then_where`; typically "first
+    /// seen in the last hour"), that WHERE decides which (keys, run) pairs survive, using those
+    /// outputs alone; the lists are then combined for the survivors only, each slot joined to
+    /// the surviving runs that hold it. The WHERE still runs after, on the same values.
     pub fn windowed_stats(
         &mut self,
         at: usize,
         aggregates: &[ast::Aggregate],
         by: &[ast::Assign],
         window: &Window,
+        then_where: Option<&Command>,
     ) -> Result<(), EsqlError> {
         let input_schema = self.plan.schema().clone();
         let scope = self.scope(&input_schema);
         let mut partials = Vec::new();
         let mut parts = Vec::new();
         let mut merges = Vec::new();
+        // Whether each output's parts all combine without lists.
+        let mut listless = Vec::new();
         for output in aggregates {
             let filter = output.filter.as_ref().map(|f| scope.value(f)).transpose()?;
             let calls = self.aggregate_calls(output)?;
+            let mut without_lists = true;
             for call in calls {
                 let (split, merge) = scope.split_aggregate(call, filter.as_ref())?;
                 let mut names = Vec::new();
                 for part in split {
                     let name = format!("__esql_part{}", partials.len());
+                    without_lists &= part.combine != Combine::Lists;
                     partials.push(part.aggregate.alias(&name));
-                    parts.push((name.clone(), part.flatten, part.combine));
+                    parts.push(SlotPart { name: name.clone(), flatten: part.flatten, combine: part.combine });
                     names.push(name);
                 }
                 merges.push((call.at, names, merge));
             }
+            listless.push(without_lists);
         }
         let mut groups = Vec::new();
         for assign in by {
@@ -569,45 +585,171 @@ impl<'q> Planner<'q> {
         }
         groups.push(column(SLOT_COLUMN));
         let mut per_slot: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
-        for (name, flatten, _) in &parts {
-            per_slot.push(if *flatten { flatten_distinct(column(name)).alias(name) } else { column(name) });
+        for part in &parts {
+            let value = column(&part.name);
+            per_slot.push(if part.flatten { flatten_distinct(value).alias(&part.name) } else { value });
         }
         per_slot.push(column(SLOT_COLUMN));
         self.update(at, |b| b.aggregate(groups, partials)?.project(per_slot))?;
 
+        let condition = then_where.filter(|w| {
+            let readable: HashSet<&str> = by
+                .iter()
+                .map(|b| b.name.as_str())
+                .chain(aggregates.iter().zip(&listless).filter(|(_, l)| **l).map(|(a, _)| a.name.as_str()))
+                .collect();
+            listless.contains(&false) && reads_only(w, &readable)
+        });
+        match condition {
+            Some(condition) => {
+                let survivors =
+                    self.surviving_runs(at, aggregates, by, window, &parts, &merges, &listless, condition)?;
+                self.join_to_runs(at, survivors, by, window)?;
+            }
+            None => self.expand_to_runs(at, window)?,
+        }
+        let all: Vec<usize> = (0..aggregates.len()).collect();
+        self.combine_per_run(at, aggregates, &all, by, &parts, &merges)
+    }
+
+    /// The (BY keys, run) pairs for which `condition`, a WHERE over the BY keys and the
+    /// outputs without lists, holds: those outputs computed per run on their own. The plan
+    /// is left as it was.
+    #[allow(clippy::too_many_arguments)]
+    fn surviving_runs(
+        &mut self,
+        at: usize,
+        aggregates: &[ast::Aggregate],
+        by: &[ast::Assign],
+        window: &Window,
+        parts: &[SlotPart],
+        merges: &[(usize, Vec<String>, Merge)],
+        listless: &[bool],
+        condition: &Command,
+    ) -> Result<LogicalPlan, EsqlError> {
+        let per_slot = self.plan.clone();
+        let (partition_by, now) = (self.partition_by.clone(), self.now.clone());
+        let outputs: Vec<usize> = (0..aggregates.len()).filter(|&i| listless[i]).collect();
+        let needed: HashSet<&str> = outputs
+            .iter()
+            .flat_map(|&i| {
+                let mut calls = Vec::new();
+                collect_aggregate_calls(&aggregates[i].expr, &mut calls);
+                calls.into_iter().map(|c| c.at).collect::<Vec<_>>()
+            })
+            .flat_map(|call| merges.iter().filter(move |(at, _, _)| *at == call))
+            .flat_map(|(_, names, _)| names.iter().map(String::as_str))
+            .collect();
+        let mut columns: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
+        columns.extend(parts.iter().filter(|p| needed.contains(p.name.as_str())).map(|p| column(&p.name)));
+        self.project(at, columns)?;
         self.expand_to_runs(at, window)?;
+        self.combine_per_run(at, aggregates, &outputs, by, parts, merges)?;
+        self.command(condition)?;
+        self.project(at, by.iter().map(|b| column(&b.name)).collect())?;
+        let survivors = std::mem::replace(&mut self.plan, per_slot);
+        self.partition_by = partition_by;
+        self.now = now;
+        Ok(survivors)
+    }
+
+    /// Joins each slot's row to the runs in `survivors` (BY keys and `__run_time`) that hold
+    /// it, on equal BY keys (null matching null, as STATS groups nulls together); from here on
+    /// as after [`Planner::expand_to_runs`].
+    fn join_to_runs(
+        &mut self,
+        at: usize,
+        survivors: LogicalPlan,
+        by: &[ast::Assign],
+        window: &Window,
+    ) -> Result<(), EsqlError> {
+        let side = |alias: &str, name: &str| Expr::Column(Column::new(Some(alias), name));
+        let held = window.holds_slot(side(SURVIVORS, RUN_TIME_COLUMN), side(SLOTS, SLOT_COLUMN));
+        let mut exprs: Vec<Expr> = self.user_columns().iter().map(|c| side(SLOTS, c).alias(c)).collect();
+        exprs.push(side(SURVIVORS, RUN_TIME_COLUMN).alias(RUN_TIME_COLUMN));
+        let left: Vec<Column> = by.iter().map(|b| Column::new(Some(SLOTS), b.name.as_str())).collect();
+        let right: Vec<Column> = by.iter().map(|b| Column::new(Some(SURVIVORS), b.name.as_str())).collect();
+        let survivors = LogicalPlanBuilder::from(survivors)
+            .alias(SURVIVORS)
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| self.error(at, e.strip_backtrace()))?;
+        self.update(at, |b| {
+            b.alias(SLOTS)?
+                .join_detailed(survivors, JoinType::Inner, (left, right), Some(held), NullEquality::NullEqualsNull)?
+                .project(exprs)
+        })?;
+        self.partition_by = vec![RUN_TIME_COLUMN.to_string()];
+        self.now = column(RUN_TIME_COLUMN);
+        Ok(())
+    }
+
+    /// The slots' partials combined per BY keys and run, giving the `outputs` (indices into
+    /// `aggregates`) and the BY keys.
+    fn combine_per_run(
+        &mut self,
+        at: usize,
+        aggregates: &[ast::Aggregate],
+        outputs: &[usize],
+        by: &[ast::Assign],
+        parts: &[SlotPart],
+        merges: &[(usize, Vec<String>, Merge)],
+    ) -> Result<(), EsqlError> {
         let mut groups: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
         groups.push(column(RUN_TIME_COLUMN));
+        let present: HashSet<String> = self.user_columns().into_iter().collect();
         let mut combined = Vec::new();
-        for (name, _, combine) in &parts {
-            let part = column(name);
-            let aggregate = match combine {
-                Combine::Sum => agg::sum(part),
-                Combine::Min => agg::min(part),
-                Combine::Max => agg::max(part),
-                Combine::Lists => agg::array_agg(part.clone())
-                    .filter(part.is_not_null())
+        for part in parts.iter().filter(|p| present.contains(&p.name)) {
+            let value = column(&part.name);
+            let aggregate = match part.combine {
+                Combine::Sum => agg::sum(value),
+                Combine::Min => agg::min(value),
+                Combine::Max => agg::max(value),
+                Combine::Lists => agg::array_agg(value.clone())
+                    .filter(value.is_not_null())
                     .build()
                     .map_err(|e| self.error(at, e.strip_backtrace()))?,
             };
-            combined.push(aggregate.alias(name));
+            combined.push(aggregate.alias(&part.name));
         }
         self.update(at, |b| b.aggregate(groups, combined))?;
 
         let results: HashMap<usize, Expr> = merges
-            .into_iter()
-            .map(|(call, names, merge)| (call, merge.apply(&names.iter().map(|n| column(n)).collect::<Vec<_>>())))
+            .iter()
+            .filter(|(_, names, _)| names.iter().all(|n| present.contains(n)))
+            .map(|(call, names, merge)| (*call, merge.apply(&names.iter().map(|n| column(n)).collect::<Vec<_>>())))
             .collect();
         let schema = self.plan.schema().clone();
         let mut scope = self.scope(&schema);
         scope.aggregates = Some(&results);
         let mut exprs = Vec::new();
-        for output in aggregates {
+        for &output in outputs {
+            let output = &aggregates[output];
             exprs.push(scope.expr(&output.expr)?.alias(&output.name));
         }
         exprs.extend(by.iter().map(|assign| column(&assign.name)));
         self.project(at, exprs)
     }
+}
+
+/// One partial aggregate of a windowed STATS, per BY keys and slot.
+struct SlotPart {
+    name: String,
+    /// Whether the slot's value is a list of lists, flattened to distinct values per slot.
+    flatten: bool,
+    combine: Combine,
+}
+
+/// Whether a WHERE reads no column but `readable` (and calls no KQL, which reads fields of
+/// its own).
+fn reads_only(condition: &Command, readable: &HashSet<&str>) -> bool {
+    let CommandKind::Where(expr) = &condition.kind else { return false };
+    let mut only = true;
+    expr.walk(&mut |e| match &e.kind {
+        ExprKind::Field(name) => only &= readable.contains(name.as_str()),
+        ExprKind::Call { name, .. } if name == "kql" => only = false,
+        _ => {}
+    });
+    only
 }
 
 /// The aggregate calls in an expression of STATS, outermost only.

@@ -101,6 +101,17 @@ impl Window {
         nested::range(first, int(last, Operator::Plus, 1), lit(1i64))
     }
 
+    /// Whether the run at `run_time` holds `slot`: run k holds slots `k·a + 1 ..= k·a + b`
+    /// (see [`Window::runs_of_slot`]).
+    pub(crate) fn holds_slot(&self, run_time: Expr, slot: Expr) -> Expr {
+        let s = self.slot_ms();
+        let (a, b) = (self.interval_ms / s, self.lookback_ms / s);
+        let millis = Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(run_time), DataType::Int64));
+        let run = int(int(millis, Operator::Minus, self.runs_first), Operator::Divide, self.interval_ms);
+        let before_first = int(run, Operator::Multiply, a);
+        slot.clone().gt(before_first.clone()).and(slot.lt_eq(int(before_first, Operator::Plus, b)))
+    }
+
     /// Whether partial aggregates per slot beat copying rows: a partial is copied to every
     /// run holding its slot (lookback/slot copies), a row to every run holding it (about
     /// lookback/interval + 1). A window of 61 minutes run hourly has 1-minute slots: 61
@@ -162,7 +173,8 @@ impl Query {
                     && matches!(command.kind, CommandKind::Stats { .. }) =>
             {
                 let CommandKind::Stats { aggregates, by } = &command.kind else { unreachable!("matched above") };
-                planner.windowed_stats(command.at, aggregates, by, window)?;
+                let then_where = rest.get(1).filter(|c| matches!(c.kind, CommandKind::Where(_)));
+                planner.windowed_stats(command.at, aggregates, by, window, then_where)?;
                 rest = &rest[1..];
             }
             first => planner.expand_to_runs(first.map_or(0, |c| c.at), window)?,

@@ -28,6 +28,12 @@ const QUERIES: &[&str] = &[
     r#"FROM logs | STATS n = COUNT(*), m = MAX(bytes), r = SUM(bytes) / COUNT(*)"#,
     r#"FROM logs | EVAL flag = CASE(ok, 1, 0) | STATS s = SUM(flag), n = COUNT(*) BY user.name | EVAL other = n - s | WHERE s > 0 AND other > 0 | SORT other DESC, user.name"#,
     r#"FROM logs | WHERE user.name == "alice" | SORT @timestamp DESC, event.action | LIMIT 3 | KEEP @timestamp, event.action"#,
+    // A WHERE on outputs without lists after a windowed STATS picks the runs whose lists are
+    // combined: BY keys with nulls, AVG, and lists of both kinds.
+    r#"FROM logs | STATS first = MIN(@timestamp), n = COUNT(*), a = AVG(bytes), ips = VALUES(source.ip), d = COUNT_DISTINCT(event.action) BY user.name, source.ip | WHERE (first >= NOW() - 10 minutes AND user.name IS NULL) OR n > 15 OR a > 700"#,
+    r#"FROM logs | STATS n = COUNT(*), actions = VALUES(event.action), t = VALUES(tags) | WHERE n > 60"#,
+    // The WHERE reads a list: no pick, every run combined.
+    r#"FROM logs | STATS n = COUNT(*), d = COUNT_DISTINCT(event.action) BY user.name | WHERE d > 3 OR n > 40"#,
     // INLINE STATS before the first STATS: rows are copied to their runs before it.
     r#"FROM logs | EVAL first_get = CASE(event.action == "GetObject", user.name, null) | INLINE STATS getter = MAX(first_get), n = COUNT(*) BY source.ip | STATS c = COUNT(*), m = MAX(n) BY getter, user.name"#,
     // INLINE STATS after a windowed STATS, per run.
