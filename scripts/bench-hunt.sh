@@ -3,10 +3,13 @@
 #   - count(*) of the estate's files: the read alone, the floor the hunt is measured against;
 #   - hunt with the built-in rules (target: <= 1.5x count(*));
 #   - hunt with every rule of Elastic's AWS set that keytrail runs, no built-ins (target: <= 2x).
-# Each is one process, timed with its peak RSS (target for the hunts: <= 1 GB).
-# The estate is `keytrail simulate`'s default: 14 days, 30,000 events a day, 3 accounts.
+# Each is one process, timed with its peak RSS (target for the hunts: <= 1 GB, and flat: the
+# 10x estate's at most 1.3x the 1x estate's).
+# The 1x estate is `keytrail simulate`'s default: 14 days, 30,000 events a day, 3 accounts;
+# the 10x estate the same days with 300,000 events a day (~4.2 M events).
 # Usage: scripts/bench-hunt.sh
 #   KEYTRAIL_BENCH_DIR: where estates are kept (default .keytrail/bench)
+#   KEYTRAIL_BENCH_SCALES: which estates, "1", "10" or "1 10" (default 1)
 #   KEYTRAIL_BENCH_SKIP_BUILD=1 uses the build already there; KEYTRAIL_BENCH_PROFILE=profiling
 #   measures that cargo profile instead of release;
 #   KEYTRAIL_BENCH_BASELINE=/path/to/keytrail also runs both hunts with that binary, in the same
@@ -19,12 +22,7 @@ rules=${KEYTRAIL_RULES_DIR:-../shared/corpus/rules/elastic-aws}
 [ -n "${KEYTRAIL_BENCH_SKIP_BUILD:-}" ] || cargo build --profile "$profile" --workspace --bins
 kt=${CARGO_TARGET_DIR:-target}/$profile/keytrail
 [ -d "$rules" ] || { echo "no rules at $rules (set KEYTRAIL_RULES_DIR)" >&2; exit 2; }
-estate=$work/default
-[ -d "$estate/AWSLogs" ] || "$kt" -q simulate "$estate"
-files=$(find "$estate/" -path '*/CloudTrail/*' -name '*.json.gz' | wc -l)
-find "$estate/" -type f -path '*/CloudTrail/*' -exec cat {} + >/dev/null # the page cache warm for all alike
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); $(date -u +%F); load $(cut -d' ' -f1 /proc/loadavg)"
-echo "estate: $files event files in $estate"
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -37,14 +35,35 @@ run() {
   read -r wall rss < <(tail -1 "$out/time")
   printf '%-34s %7.2f s  %5d MB peak RSS  %s\n' "$name" "$wall" $((rss / 1024)) "$(wc -l < "$out/stdout") lines out"
 }
-run "count(*)" "$kt" -q query 'select count(*) from cloudtrail' "$estate" --format csv
-read_time=$wall
-bins=("$kt")
-[ -z "${KEYTRAIL_BENCH_BASELINE:-}" ] || bins+=("$KEYTRAIL_BENCH_BASELINE")
-for bin in "${bins[@]}"; do
-  label=$([ "$bin" = "$kt" ] && echo "" || echo " (baseline)")
-  run "hunt, built-in rules$label" "$bin" -q hunt "$estate" --format ndjson
-  echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 1.5)"
-  run "hunt, Elastic's AWS rules$label" "$bin" -q hunt "$estate" --no-builtin --rules "$rules" --format ndjson
-  echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 2)"
+# estate SCALE: the estate of that scale, simulated the first time.
+estate() {
+  local dir=$work/default
+  [ "$1" = 1 ] || dir=$work/x$1
+  [ -d "$dir/AWSLogs" ] || "$kt" -q simulate --events-per-day $((30000 * $1)) "$dir"
+  echo "$dir"
+}
+declare -A peak
+for scale in ${KEYTRAIL_BENCH_SCALES:-1}; do
+  estate=$(estate "$scale")
+  files=$(find "$estate/" -path '*/CloudTrail/*' -name '*.json.gz' | wc -l)
+  find "$estate/" -type f -path '*/CloudTrail/*' -exec cat {} + >/dev/null # the page cache warm for all alike
+  echo "estate ${scale}x: $files event files in $estate"
+  run "count(*)" "$kt" -q query 'select count(*) from cloudtrail' "$estate" --format csv
+  read_time=$wall
+  bins=("$kt")
+  [ -z "${KEYTRAIL_BENCH_BASELINE:-}" ] || bins+=("$KEYTRAIL_BENCH_BASELINE")
+  for bin in "${bins[@]}"; do
+    label=$([ "$bin" = "$kt" ] && echo "" || echo " (baseline)")
+    run "hunt, built-in rules$label" "$bin" -q hunt "$estate" --format ndjson
+    echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 1.5)"
+    peak[$scale,builtin$label]=$rss
+    run "hunt, Elastic's AWS rules$label" "$bin" -q hunt "$estate" --no-builtin --rules "$rules" --format ndjson
+    echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 2)"
+    peak[$scale,elastic$label]=$rss
+  done
+done
+for hunt in builtin elastic; do
+  if [ -n "${peak[1,$hunt]:-}" ] && [ -n "${peak[10,$hunt]:-}" ]; then
+    echo "peak RSS of the $hunt hunt, 10x / 1x = $(awk -v a="${peak[10,$hunt]}" -v b="${peak[1,$hunt]}" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
+  fi
 done

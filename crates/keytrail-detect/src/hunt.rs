@@ -12,7 +12,7 @@ use crate::alert::Alert;
 use crate::baseline::{Baseline, History, mark_thin};
 use crate::esql;
 use crate::new_terms::{new_occurrences, term_keys};
-use crate::per_event::{event_fields, events_in_time_order};
+use crate::per_event::events_in_time_order;
 use crate::schedule::{Candidate, RunGrid, assign_runs};
 use crate::store::EventStore;
 
@@ -152,8 +152,8 @@ async fn run_detection(
     };
     match &detection.logic {
         Logic::Query(query) => {
-            let batches = store.matched(query)?;
-            let events = events_in_time_order(batches, window_field)?;
+            let matched = store.matched(query)?;
+            let events = events_in_time_order(matched.batches(), window_field)?;
             // A run at t sees (t − lookback, t].
             let candidates: Vec<_> = events
                 .iter()
@@ -164,15 +164,18 @@ async fn run_detection(
                     order: (event.window_time, event.time, event.batch, event.row),
                 })
                 .collect();
-            Ok(raise(grid, max_signals, &candidates, |index, run| {
+            let assignment = assign_runs(grid, max_signals, &candidates);
+            let fields = matched.fields(assignment.raised.iter().map(|&(index, _)| events[index].at()))?;
+            let alerts = assignment.raised.iter().map(|&(index, run)| {
                 let event = events[index];
-                alert(run, event.time, event.time, event_fields(batches, event))
-            }))
+                alert(run, event.time, event.time, fields[&event.at()].clone())
+            });
+            Ok((alerts.collect(), assignment.capped))
         }
         Logic::NewTerms { query, fields, history_ms } => {
-            let batches = store.matched(query)?;
-            let events = events_in_time_order(batches, window_field)?;
-            let keys = term_keys(batches, fields)?;
+            let matched = store.matched(query)?;
+            let events = events_in_time_order(matched.batches(), window_field)?;
+            let keys = term_keys(matched.batches(), fields)?;
             let occurrences: Vec<_> = new_occurrences(&events, &keys, *history_ms, lookback)
                 .into_iter()
                 .filter(|(event, ..)| event.time >= baseline_end)
@@ -185,13 +188,16 @@ async fn run_detection(
                     order: (event.window_time, event.time, event.batch, event.row, key.as_str()),
                 })
                 .collect();
-            Ok(raise(grid, max_signals, &candidates, |index, run| {
+            let assignment = assign_runs(grid, max_signals, &candidates);
+            let event_fields = matched.fields(assignment.raised.iter().map(|&(index, _)| occurrences[index].0.at()))?;
+            let alerts = assignment.raised.iter().map(|&(index, run)| {
                 let (event, key, ..) = &occurrences[index];
-                let mut fields_out = event_fields(batches, *event);
+                let mut fields_out = event_fields[&event.at()].clone();
                 let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
                 fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
                 alert(run, event.time, event.time, fields_out)
-            }))
+            });
+            Ok((alerts.collect(), assignment.capped))
         }
         Logic::Esql(query) => {
             let rows = match runs {

@@ -6,7 +6,6 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::TimestampMillisecondType;
 use datafusion::error::{DataFusionError, Result};
 
-use crate::alert::row_fields;
 use crate::store::{EVENT_ID, TIMESTAMP};
 
 /// A matched event: where it is, when it happened, and when the rule's runs see it.
@@ -19,6 +18,13 @@ pub struct EventRef {
     /// The rule's timestamp field, or `@timestamp` where that is null: what places the event
     /// in a run's window.
     pub window_time: i64,
+}
+
+impl EventRef {
+    /// Where the event is: (batch, row).
+    pub fn at(&self) -> (usize, usize) {
+        (self.batch, self.row)
+    }
 }
 
 /// Every matched event with its times, in the order of `window_field` (the rule's timestamp
@@ -43,9 +49,4 @@ pub fn events_in_time_order(batches: &[RecordBatch], window_field: &str) -> Resu
     let id = |event: &EventRef| ids[event.batch].filter(|ids| ids.is_valid(event.row)).map(|ids| ids.value(event.row));
     events.sort_by(|a, b| (a.window_time, a.time).cmp(&(b.window_time, b.time)).then_with(|| id(a).cmp(&id(b))));
     Ok(events)
-}
-
-/// An event's fields for its alert.
-pub fn event_fields(batches: &[RecordBatch], event: EventRef) -> Vec<(String, serde_json::Value)> {
-    row_fields(&batches[event.batch], event.row)
 }

@@ -4,18 +4,21 @@
 //! - for each KQL query (of `query` and `new_terms` rules; rules sharing a query share it),
 //!   the events it matches. Most queries name the actions they look at
 //!   (`event.action:(CreateUser or …)`), so each batch is indexed by action once and a query
-//!   is evaluated on the rows of its actions only;
+//!   is evaluated on the rows of its actions only. In memory stay the columns its rules decide
+//!   by (times, event id, new_terms fields); every column goes to a temporary Arrow file,
+//!   read back for the events that raise alerts ([`MatchedEvents`]);
 //! - for each ES|QL query, the events that pass the WHERE commands it starts with
 //!   ([`keytrail_esql::Query::leading_filter`]), with only the columns its plan reads, written
 //!   to an Arrow IPC file in the temporary folder, which its DataFusion plan then scans.
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::BufWriter;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufReader, BufWriter};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{filter_record_batch, is_not_null, take_record_batch};
 use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -31,6 +34,9 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 use keytrail_rules::{Detection, Logic, empty_scan};
+use serde_json::Value;
+
+use crate::alert::row_fields;
 
 pub const ACTION: &str = "event.action";
 pub const TIMESTAMP: &str = "@timestamp";
@@ -46,14 +52,12 @@ pub fn window_time(field: &str) -> Expr {
 pub struct EventStore {
     schema: SchemaRef,
     /// By KQL query text: the events the query matched, or why it could not run.
-    matched: HashMap<String, Result<Vec<RecordBatch>, Failure>>,
+    matched: HashMap<String, Result<MatchedEvents, Failure>>,
     /// By ES|QL query and timestamp field ([`esql_key`]): the file of the events the query can
     /// use, or why it could not run.
     esql_inputs: HashMap<String, Result<Arc<dyn SpillFile>, Failure>>,
     /// The session's memory pool and temporary folder, for the rules' plans.
     runtime: Arc<RuntimeEnv>,
-    /// The memory the matched events hold, taken from the pool.
-    _matched_memory: Vec<MemoryReservation>,
     /// The first event time, and the last time an event was seen: its time or, when later,
     /// its delivery (`event.ingested`), so that the last runs see the last deliveries.
     pub span: Option<(i64, i64)>,
@@ -136,41 +140,106 @@ impl<Kept> Selection<Kept> {
     }
 }
 
-/// A KQL query's matched events, and their memory in the pool.
+/// A KQL query's matched events on their way to the store: the columns its rules decide by,
+/// in memory (taken from the pool), and every column in a temporary file.
 struct Matched {
-    batches: Vec<RecordBatch>,
+    decided_by: Vec<usize>,
+    keys: Vec<RecordBatch>,
+    file: RowsFile,
     memory: MemoryReservation,
 }
 
 impl Matched {
     fn keep(&mut self, rows: RecordBatch) -> Result<()> {
-        self.memory.try_grow(rows.get_array_memory_size()).map_err(|error| {
+        let keys = rows.project(&self.decided_by)?;
+        self.memory.try_grow(keys.get_array_memory_size()).map_err(|error| {
             DataFusionError::ResourcesExhausted(format!(
                 "the events its query matches need more than the memory limit (--memory-limit): {}",
                 error.message()
             ))
         })?;
-        self.batches.push(rows);
+        self.file.write(rows)?;
+        self.keys.push(keys);
         Ok(())
     }
 }
 
-/// An ES|QL query's events on their way to its file: the columns its plan reads, the writer.
-struct EsqlFile {
+/// An event's fields, name and value, as its alert shows them.
+pub type EventFields = Vec<(String, Value)>;
+
+/// The events a KQL query matched: batch i of [`MatchedEvents::batches`] holds the columns
+/// its rules decide by, batch i of the file every column of the same rows.
+pub struct MatchedEvents {
+    keys: Vec<RecordBatch>,
+    file: Arc<dyn SpillFile>,
+    _memory: MemoryReservation,
+}
+
+impl MatchedEvents {
+    /// `@timestamp`, the rules' timestamp fields, `event.id` and the new_terms fields of the
+    /// rules of the query (those the table has).
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.keys
+    }
+
+    /// Every field of the events at (batch, row), for their alerts: the file is read once,
+    /// batch by batch, and only the batches holding them.
+    pub fn fields(
+        &self,
+        events: impl IntoIterator<Item = (usize, usize)>,
+    ) -> Result<HashMap<(usize, usize), EventFields>> {
+        let mut wanted: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        for (batch, row) in events {
+            wanted.entry(batch).or_default().insert(row);
+        }
+        let mut fields = HashMap::new();
+        if wanted.is_empty() {
+            return Ok(fields);
+        }
+        let mut reader = FileReader::try_new(BufReader::new(std::fs::File::open(local_path(&self.file)?)?), None)?;
+        for (batch, rows) in wanted {
+            reader.set_index(batch)?;
+            let read = reader
+                .next()
+                .transpose()?
+                .ok_or_else(|| DataFusionError::Internal(format!("the file of matched events has no batch {batch}")))?;
+            for row in rows {
+                fields.insert((batch, row), row_fields(&read, row));
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// The path of a temporary file, which the disk manager keeps on the local disk.
+fn local_path(file: &Arc<dyn SpillFile>) -> Result<&str> {
+    file.path()
+        .and_then(|path| path.to_str())
+        .ok_or_else(|| DataFusionError::Internal("the temporary file is not a local file with a UTF-8 path".into()))
+}
+
+/// Rows on their way to a temporary Arrow file (all columns, or those given), one file batch
+/// for each batch written.
+struct RowsFile {
     columns: Option<Vec<usize>>,
     writer: FileWriter<BufWriter<Box<dyn SpillWriter>>>,
     file: Arc<dyn SpillFile>,
 }
 
-impl EsqlFile {
-    fn create(schema: &SchemaRef, columns: Option<Vec<usize>>, runtime: &Arc<RuntimeEnv>) -> Result<EsqlFile> {
-        let file = runtime.disk_manager.create_tmp_file("the events of an ES|QL rule")?;
+impl RowsFile {
+    fn create(
+        schema: &SchemaRef,
+        columns: Option<Vec<usize>>,
+        runtime: &Arc<RuntimeEnv>,
+        what: &str,
+    ) -> Result<RowsFile> {
+        let file = runtime.disk_manager.create_tmp_file(what)?;
         let file_schema = match &columns {
             Some(columns) => Arc::new(schema.project(columns)?),
             None => schema.clone(),
         };
         let writer = FileWriter::try_new(BufWriter::new(file.open_writer()?), &file_schema)?;
-        Ok(EsqlFile { columns, writer, file })
+        Ok(RowsFile { columns, writer, file })
     }
 
     fn write(&mut self, rows: RecordBatch) -> Result<()> {
@@ -198,7 +267,7 @@ fn esql_selection(
     query: &keytrail_esql::Query,
     schema: &SchemaRef,
     runtime: &Arc<RuntimeEnv>,
-) -> Result<(RowFilter, EsqlFile)> {
+) -> Result<(RowFilter, RowsFile)> {
     let scan = empty_scan(schema)?;
     let predicate = query.leading_filter(scan.clone());
     let filter =
@@ -222,8 +291,27 @@ fn esql_selection(
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
-    let file = EsqlFile::create(schema, columns.map(|c| c.into_iter().collect()), runtime)?;
+    let file =
+        RowsFile::create(schema, columns.map(|c| c.into_iter().collect()), runtime, "the events of an ES|QL rule")?;
     Ok((filter, file))
+}
+
+/// For each KQL query, the columns its rules decide by: `@timestamp`, `event.id` (which
+/// breaks ties in time), each rule's timestamp field and new_terms fields.
+fn decision_columns(detections: &[Detection], schema: &SchemaRef) -> HashMap<String, BTreeSet<usize>> {
+    let mut columns: HashMap<String, BTreeSet<usize>> = HashMap::new();
+    for detection in detections {
+        let (query, terms) = match &detection.logic {
+            Logic::Query(query) => (query, &[][..]),
+            Logic::NewTerms { query, fields, .. } => (query, fields.as_slice()),
+            Logic::Esql(_) => continue,
+        };
+        let names = [TIMESTAMP, EVENT_ID, detection.schedule.timestamp_field.def().name]
+            .into_iter()
+            .chain(terms.iter().map(String::as_str));
+        columns.entry(query.text().to_string()).or_default().extend(names.filter_map(|n| schema.index_of(n).ok()));
+    }
+    columns
 }
 
 /// An ES|QL query's input depends on the query and on the field its runs select events by.
@@ -242,8 +330,9 @@ impl EventStore {
 
         let runtime = context.runtime_env();
         let unqualified = DFSchema::try_from(schema.clone())?;
+        let decided_by = decision_columns(detections, &schema);
         let mut matchers: HashMap<String, Selection<Matched>> = HashMap::new();
-        let mut esql: HashMap<String, Selection<EsqlFile>> = HashMap::new();
+        let mut esql: HashMap<String, Selection<RowsFile>> = HashMap::new();
         for detection in detections {
             match &detection.logic {
                 Logic::Query(query) | Logic::NewTerms { query, .. } => {
@@ -251,13 +340,12 @@ impl EventStore {
                         let predicate =
                             query.to_expr(&schema).map_err(|e| Arc::new(DataFusionError::Plan(format!("KQL: {e}"))));
                         Selection::new(predicate.and_then(|predicate| {
-                            RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))
-                                .map(|filter| {
-                                    let name = format!("hunt: the events {} matches", detection.origin);
-                                    let memory = MemoryConsumer::new(name).register(&runtime.memory_pool);
-                                    (filter, Matched { batches: Vec::new(), memory })
-                                })
-                                .map_err(Arc::new)
+                            let filter = RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))?;
+                            let what = format!("the events {} matches", detection.origin);
+                            let file = RowsFile::create(&schema, None, &runtime, &what)?;
+                            let memory = MemoryConsumer::new(format!("hunt: {what}")).register(&runtime.memory_pool);
+                            let decided_by = decided_by[query.text()].iter().copied().collect();
+                            Ok((filter, Matched { decided_by, keys: Vec::new(), file, memory }))
                         }))
                     });
                 }
@@ -274,7 +362,6 @@ impl EventStore {
             matched: HashMap::new(),
             esql_inputs: HashMap::new(),
             runtime: runtime.clone(),
-            _matched_memory: Vec::new(),
             span: None,
             events: 0,
             untimed: 0,
@@ -309,20 +396,17 @@ impl EventStore {
                 matcher.add(&batch, &rows_of_action, Matched::keep);
             }
             for input in esql.values_mut() {
-                input.add(&batch, &rows_of_action, EsqlFile::write);
+                input.add(&batch, &rows_of_action, RowsFile::write);
             }
         }
 
-        let kept: usize = matchers
-            .values()
-            .flat_map(|m| m.filter.iter().flat_map(|(_, m)| &m.batches))
-            .map(RecordBatch::num_rows)
-            .sum();
+        let kept: usize =
+            matchers.values().flat_map(|m| m.filter.iter().flat_map(|(_, m)| &m.keys)).map(RecordBatch::num_rows).sum();
         tracing::debug!("{} KQL queries kept {kept} matched events", matchers.len());
         for (text, matcher) in matchers {
-            let matched = matcher.filter.map(|(_, matched)| {
-                store._matched_memory.push(matched.memory);
-                matched.batches
+            let matched = matcher.filter.and_then(|(_, matched)| {
+                let file = matched.file.finish().map_err(Arc::new)?;
+                Ok(MatchedEvents { keys: matched.keys, file, _memory: matched.memory })
             });
             store.matched.insert(text, matched);
         }
@@ -365,9 +449,9 @@ impl EventStore {
     }
 
     /// The events `query` matched.
-    pub fn matched(&self, query: &keytrail_kql::Query) -> Result<&[RecordBatch]> {
+    pub fn matched(&self, query: &keytrail_kql::Query) -> Result<&MatchedEvents> {
         match self.matched.get(query.text()) {
-            Some(Ok(batches)) => Ok(batches),
+            Some(Ok(matched)) => Ok(matched),
             Some(Err(failure)) => Err(DataFusionError::Shared(failure.clone())),
             None => Err(DataFusionError::Internal(format!("the query {:?} was not run while reading", query.text()))),
         }
@@ -386,9 +470,7 @@ impl EventStore {
                 )));
             }
         };
-        let path = file.path().and_then(|path| path.to_str()).ok_or_else(|| {
-            DataFusionError::Internal("the temporary file is not a local file with a UTF-8 path".into())
-        })?;
+        let path = local_path(file)?;
         // The disk manager names its files without an extension.
         let options = ArrowReadOptions { file_extension: "", ..Default::default() };
         let frame = self.session().read_arrow(path, options).await?;
