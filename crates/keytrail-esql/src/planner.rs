@@ -556,27 +556,24 @@ impl<'q> Planner<'q> {
         let input_schema = self.plan.schema().clone();
         let scope = self.scope(&input_schema);
         let mut partials = Vec::new();
-        let mut parts = Vec::new();
-        let mut merges = Vec::new();
-        // Whether each output's parts all combine without lists.
-        let mut listless = Vec::new();
+        let mut split = SplitStats::default();
         for output in aggregates {
             let filter = output.filter.as_ref().map(|f| scope.value(f)).transpose()?;
             let calls = self.aggregate_calls(output)?;
-            let mut without_lists = true;
+            let mut of_output = Vec::new();
             for call in calls {
-                let (split, merge) = scope.split_aggregate(call, filter.as_ref())?;
+                let (call_parts, merge) = scope.split_aggregate(call, filter.as_ref())?;
                 let mut names = Vec::new();
-                for part in split {
+                for part in call_parts {
                     let name = format!("__esql_part{}", partials.len());
-                    without_lists &= part.combine != Combine::Lists;
                     partials.push(part.aggregate.alias(&name));
-                    parts.push(SlotPart { name: name.clone(), flatten: part.flatten, combine: part.combine });
+                    of_output.push(split.parts.len());
+                    split.parts.push(SlotPart { name: name.clone(), flatten: part.flatten, combine: part.combine });
                     names.push(name);
                 }
-                merges.push((call.at, names, merge));
+                split.merges.push((call.at, names, merge));
             }
-            listless.push(without_lists);
+            split.of_output.push(of_output);
         }
         let mut groups = Vec::new();
         for assign in by {
@@ -585,7 +582,7 @@ impl<'q> Planner<'q> {
         }
         groups.push(column(SLOT_COLUMN));
         let mut per_slot: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
-        for part in &parts {
+        for part in &split.parts {
             let value = column(&part.name);
             per_slot.push(if part.flatten { flatten_distinct(value).alias(&part.name) } else { value });
         }
@@ -596,55 +593,41 @@ impl<'q> Planner<'q> {
             let readable: HashSet<&str> = by
                 .iter()
                 .map(|b| b.name.as_str())
-                .chain(aggregates.iter().zip(&listless).filter(|(_, l)| **l).map(|(a, _)| a.name.as_str()))
+                .chain(aggregates.iter().enumerate().filter(|&(i, _)| split.listless(i)).map(|(_, a)| a.name.as_str()))
                 .collect();
-            listless.contains(&false) && reads_only(w, &readable)
+            (0..aggregates.len()).any(|i| !split.listless(i)) && reads_only(w, &readable)
         });
         match condition {
             Some(condition) => {
-                let survivors =
-                    self.surviving_runs(at, aggregates, by, window, &parts, &merges, &listless, condition)?;
+                let survivors = self.surviving_runs(at, aggregates, by, window, &split, condition)?;
                 self.join_to_runs(at, survivors, by, window)?;
             }
             None => self.expand_to_runs(at, window)?,
         }
         let all: Vec<usize> = (0..aggregates.len()).collect();
-        self.combine_per_run(at, aggregates, &all, by, &parts, &merges)
+        self.combine_per_run(at, aggregates, &all, by, &split)
     }
 
     /// The (BY keys, run) pairs for which `condition`, a WHERE over the BY keys and the
     /// outputs without lists, holds: those outputs computed per run on their own. The plan
     /// is left as it was.
-    #[allow(clippy::too_many_arguments)]
     fn surviving_runs(
         &mut self,
         at: usize,
         aggregates: &[ast::Aggregate],
         by: &[ast::Assign],
         window: &Window,
-        parts: &[SlotPart],
-        merges: &[(usize, Vec<String>, Merge)],
-        listless: &[bool],
+        split: &SplitStats,
         condition: &Command,
     ) -> Result<LogicalPlan, EsqlError> {
         let per_slot = self.plan.clone();
         let (partition_by, now) = (self.partition_by.clone(), self.now.clone());
-        let outputs: Vec<usize> = (0..aggregates.len()).filter(|&i| listless[i]).collect();
-        let needed: HashSet<&str> = outputs
-            .iter()
-            .flat_map(|&i| {
-                let mut calls = Vec::new();
-                collect_aggregate_calls(&aggregates[i].expr, &mut calls);
-                calls.into_iter().map(|c| c.at).collect::<Vec<_>>()
-            })
-            .flat_map(|call| merges.iter().filter(move |(at, _, _)| *at == call))
-            .flat_map(|(_, names, _)| names.iter().map(String::as_str))
-            .collect();
+        let outputs: Vec<usize> = (0..aggregates.len()).filter(|&i| split.listless(i)).collect();
         let mut columns: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
-        columns.extend(parts.iter().filter(|p| needed.contains(p.name.as_str())).map(|p| column(&p.name)));
+        columns.extend(outputs.iter().flat_map(|&i| &split.of_output[i]).map(|&p| column(&split.parts[p].name)));
         self.project(at, columns)?;
         self.expand_to_runs(at, window)?;
-        self.combine_per_run(at, aggregates, &outputs, by, parts, merges)?;
+        self.combine_per_run(at, aggregates, &outputs, by, split)?;
         self.command(condition)?;
         self.project(at, by.iter().map(|b| column(&b.name)).collect())?;
         let survivors = std::mem::replace(&mut self.plan, per_slot);
@@ -691,14 +674,13 @@ impl<'q> Planner<'q> {
         aggregates: &[ast::Aggregate],
         outputs: &[usize],
         by: &[ast::Assign],
-        parts: &[SlotPart],
-        merges: &[(usize, Vec<String>, Merge)],
+        split: &SplitStats,
     ) -> Result<(), EsqlError> {
         let mut groups: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
         groups.push(column(RUN_TIME_COLUMN));
         let present: HashSet<String> = self.user_columns().into_iter().collect();
         let mut combined = Vec::new();
-        for part in parts.iter().filter(|p| present.contains(&p.name)) {
+        for part in split.parts.iter().filter(|p| present.contains(&p.name)) {
             let value = column(&part.name);
             let aggregate = match part.combine {
                 Combine::Sum => agg::sum(value),
@@ -713,7 +695,8 @@ impl<'q> Planner<'q> {
         }
         self.update(at, |b| b.aggregate(groups, combined))?;
 
-        let results: HashMap<usize, Expr> = merges
+        let results: HashMap<usize, Expr> = split
+            .merges
             .iter()
             .filter(|(_, names, _)| names.iter().all(|n| present.contains(n)))
             .map(|(call, names, merge)| (*call, merge.apply(&names.iter().map(|n| column(n)).collect::<Vec<_>>())))
@@ -728,6 +711,24 @@ impl<'q> Planner<'q> {
         }
         exprs.extend(by.iter().map(|assign| column(&assign.name)));
         self.project(at, exprs)
+    }
+}
+
+/// A windowed STATS split into partial aggregates per BY keys and slot.
+#[derive(Default)]
+struct SplitStats {
+    parts: Vec<SlotPart>,
+    /// For each aggregate call (by its position in the text): its parts' names and how they
+    /// give its result.
+    merges: Vec<(usize, Vec<String>, Merge)>,
+    /// For each output of the STATS: its parts, as indices into `parts`.
+    of_output: Vec<Vec<usize>>,
+}
+
+impl SplitStats {
+    /// Whether an output's parts all combine without lists.
+    fn listless(&self, output: usize) -> bool {
+        self.of_output[output].iter().all(|&p| self.parts[p].combine != Combine::Lists)
     }
 }
 
