@@ -12,9 +12,9 @@ use crate::alert::Alert;
 use crate::baseline::{Baseline, History, mark_thin};
 use crate::esql;
 use crate::new_terms::{new_occurrences, term_keys};
-use crate::per_event::events_in_time_order;
+use crate::per_event::{EventRef, events_in_time_order};
 use crate::schedule::{Candidate, RunGrid, assign_runs};
-use crate::store::EventStore;
+use crate::store::{EventFields, EventStore, MatchedEvents};
 
 /// The tag of ES|QL rules that alert on something seen for the first time within their
 /// window: in a backfill, runs whose window reaches back before the data raise no alerts.
@@ -164,13 +164,17 @@ async fn run_detection(
                     order: (event.window_time, event.time, event.batch, event.row),
                 })
                 .collect();
-            let assignment = assign_runs(grid, max_signals, &candidates);
-            let fields = matched.fields(assignment.raised.iter().map(|&(index, _)| events[index].at()))?;
-            let alerts = assignment.raised.iter().map(|&(index, run)| {
-                let event = events[index];
-                alert(run, event.time, event.time, fields[&event.at()].clone())
-            });
-            Ok((alerts.collect(), assignment.capped))
+            raise_matched(
+                grid,
+                max_signals,
+                &candidates,
+                matched,
+                |index| events[index],
+                |index, run, fields| {
+                    let event = events[index];
+                    alert(run, event.time, event.time, fields)
+                },
+            )
         }
         Logic::NewTerms { query, fields, history_ms } => {
             let matched = store.matched(query)?;
@@ -188,16 +192,13 @@ async fn run_detection(
                     order: (event.window_time, event.time, event.batch, event.row, key.as_str()),
                 })
                 .collect();
-            let assignment = assign_runs(grid, max_signals, &candidates);
-            let event_fields = matched.fields(assignment.raised.iter().map(|&(index, _)| occurrences[index].0.at()))?;
-            let alerts = assignment.raised.iter().map(|&(index, run)| {
+            let event_of = |index: usize| occurrences[index].0;
+            raise_matched(grid, max_signals, &candidates, matched, event_of, |index, run, mut fields_out| {
                 let (event, key, ..) = &occurrences[index];
-                let mut fields_out = event_fields[&event.at()].clone();
                 let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
                 fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
                 alert(run, event.time, event.time, fields_out)
-            });
-            Ok((alerts.collect(), assignment.capped))
+            })
         }
         Logic::Esql(query) => {
             let rows = match runs {
@@ -235,6 +236,23 @@ async fn run_detection(
             }))
         }
     }
+}
+
+/// [`raise`] for candidates that stand for matched events (`event_of` a candidate's index):
+/// the fields of the raised ones are read back together, and `make` gets them.
+fn raise_matched<Identity: Hash + Eq, Order: Ord>(
+    grid: &RunGrid,
+    max_signals: usize,
+    candidates: &[Candidate<Identity, Order>],
+    matched: &MatchedEvents,
+    event_of: impl Fn(usize) -> EventRef,
+    mut make: impl FnMut(usize, i64, EventFields) -> Alert,
+) -> Result<(Vec<Alert>, usize)> {
+    let assignment = assign_runs(grid, max_signals, candidates);
+    let fields = matched.fields(assignment.raised.iter().map(|&(index, _)| event_of(index).at()))?;
+    let alerts =
+        assignment.raised.into_iter().map(|(index, run)| make(index, run, fields[&event_of(index).at()].clone()));
+    Ok((alerts.collect(), assignment.capped))
 }
 
 /// Gives each candidate its run ([`assign_runs`]) and makes the alert of each raised one from

@@ -211,6 +211,15 @@ impl MatchedEvents {
     }
 }
 
+/// What the read kept for a query (under `key`), or why it could not.
+fn kept_for<'s, T>(kept: &'s HashMap<String, Result<T, Failure>>, key: &str, query: &str) -> Result<&'s T> {
+    match kept.get(key) {
+        Some(Ok(kept)) => Ok(kept),
+        Some(Err(failure)) => Err(DataFusionError::Shared(failure.clone())),
+        None => Err(DataFusionError::Internal(format!("the query {query:?} was not run while reading"))),
+    }
+}
+
 /// The path of a temporary file, which the disk manager keeps on the local disk.
 fn local_path(file: &Arc<dyn SpillFile>) -> Result<&str> {
     file.path()
@@ -450,26 +459,13 @@ impl EventStore {
 
     /// The events `query` matched.
     pub fn matched(&self, query: &keytrail_kql::Query) -> Result<&MatchedEvents> {
-        match self.matched.get(query.text()) {
-            Some(Ok(matched)) => Ok(matched),
-            Some(Err(failure)) => Err(DataFusionError::Shared(failure.clone())),
-            None => Err(DataFusionError::Internal(format!("the query {:?} was not run while reading", query.text()))),
-        }
+        kept_for(&self.matched, query.text(), query.text())
     }
 
     /// The events an ES|QL query can use, as a scan with the table's name and columns (those
     /// the query does not read are null), for its plan.
     pub async fn esql_input(&self, query: &keytrail_esql::Query, window_field: &str) -> Result<LogicalPlan> {
-        let file = match self.esql_inputs.get(&esql_key(query, window_field)) {
-            Some(Ok(file)) => file,
-            Some(Err(failure)) => return Err(DataFusionError::Shared(failure.clone())),
-            None => {
-                return Err(DataFusionError::Internal(format!(
-                    "the query {:?} was not run while reading",
-                    query.text()
-                )));
-            }
-        };
+        let file = kept_for(&self.esql_inputs, &esql_key(query, window_field), query.text())?;
         let path = local_path(file)?;
         // The disk manager names its files without an extension.
         let options = ArrowReadOptions { file_extension: "", ..Default::default() };
