@@ -307,12 +307,13 @@ pub enum AsnCommand {
     },
 }
 
-/// `2024-05-01`, `2024-05-01T12:00:00Z` or any RFC 3339 time.
+/// A size such as `4GiB` or `512MiB`.
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let size: bytesize::ByteSize = text.parse().map_err(|e| format!("'{text}' is not a size (4GiB, 512MiB): {e}"))?;
     usize::try_from(size.as_u64()).map_err(|_| format!("'{text}' is more than this machine can address"))
 }
 
+/// `2024-05-01`, `2024-05-01T12:00:00Z` or any RFC 3339 time.
 pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.to_utc());

@@ -17,18 +17,15 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let reading = Reading::open(&args.read).await?;
     let context = reading.session(TableSchema::default())?;
     let progress = Progress::follow(reading.report.clone(), quiet);
+    let events = context.sql("select * from cloudtrail").await?.execute_stream().await?;
     let written = match args.to {
         ConvertFormat::Parquet => {
             // Row groups of about 100 MB hold as much as readers need to skip by statistics;
             // the days' open groups share a budget of a few of those, within the memory limit.
             let budget = (reading.memory.limit / 4).min(DAYS_BUDGET);
-            let frame = context.sql("select * from cloudtrail").await?;
-            write_days(frame.execute_stream().await?, &args.output, budget).await
+            write_days(events, &args.output, budget).await
         }
-        ConvertFormat::Ndjson => {
-            let frame = context.sql("select * from cloudtrail").await?;
-            write_nested_ndjson(frame.execute_stream().await?, &args.output).await
-        }
+        ConvertFormat::Ndjson => write_nested_ndjson(events, &args.output).await,
     };
     progress.finish();
     written?;
