@@ -22,12 +22,14 @@ mod table;
 
 use std::sync::Arc;
 
+use datafusion::catalog::TableProvider;
 use datafusion::error::Result;
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use keytrail_ecs::{Enrichment, TableSchema};
 use keytrail_source::Sources;
 
 pub use memory::{MemoryOptions, default_limit};
+pub use pushdown::time_range;
 pub use read::ReadOptions;
 pub use report::{ReadError, ReadReport};
 pub use table::CloudTrailTable;
@@ -62,10 +64,19 @@ pub fn session(
     report: Arc<ReadReport>,
     memory: &MemoryOptions,
 ) -> Result<SessionContext> {
-    let config = SessionConfig::new().with_information_schema(true);
-    let context = SessionContext::new_with_config_rt(config, memory.runtime()?);
     let table = CloudTrailTable::new(sources, enrichment, schema, options, report);
-    context.register_table(TABLE_NAME, Arc::new(table))?;
+    session_over(Arc::new(table), SessionConfig::new(), memory)
+}
+
+/// A DataFusion session with `table` as the `cloudtrail` table (the raw logs' table, or
+/// another form of the same events such as a Parquet lake), its operators bounded by `memory`.
+pub fn session_over(
+    table: Arc<dyn TableProvider>,
+    config: SessionConfig,
+    memory: &MemoryOptions,
+) -> Result<SessionContext> {
+    let context = SessionContext::new_with_config_rt(config.with_information_schema(true), memory.runtime()?);
+    context.register_table(TABLE_NAME, table)?;
     Ok(context)
 }
 

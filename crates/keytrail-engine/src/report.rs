@@ -47,6 +47,8 @@ pub struct ReadReport {
     pub objects_with_errors: AtomicU64,
     pub objects_lost_partly: AtomicU64,
     errors: Mutex<Vec<ReadError>>,
+    /// Objects that could not be fetched at all, by name.
+    unfetched: Mutex<Vec<String>>,
     sink: Option<Mutex<Box<dyn Write + Send>>>,
     failed_sink: AtomicBool,
 }
@@ -92,6 +94,17 @@ impl ReadReport {
         if errors.len() < KEPT_ERRORS {
             errors.push(error);
         }
+    }
+
+    /// An object that could not be fetched (its error is recorded apart).
+    pub(crate) fn record_unfetched(&self, object: String) {
+        self.unfetched.lock().unwrap_or_else(|e| e.into_inner()).push(object);
+    }
+
+    /// The objects that could not be fetched at all, by name: a lake does not count them as
+    /// ingested, so the next ingest tries them again.
+    pub fn unfetched(&self) -> Vec<String> {
+        self.unfetched.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn flush(&self) {

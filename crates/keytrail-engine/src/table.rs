@@ -227,7 +227,10 @@ impl Scan {
                     }
                     outcome
                 }
-                Ok((object, Err(error))) => self.unreadable(object.to_string(), error.to_string()),
+                Ok((object, Err(error))) => {
+                    self.report.record_unfetched(object.to_string());
+                    self.unreadable(object.to_string(), error.to_string())
+                }
                 Err(Unlisted { folder, source }) => {
                     self.unreadable(folder.display().to_string(), format!("cannot list this folder: {source}"))
                 }

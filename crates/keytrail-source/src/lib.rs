@@ -160,6 +160,11 @@ impl Sources {
         Sources { inputs: Arc::new(vec![Input::Listed(objects)]), time_range: TimeRange::default(), s3: None }
     }
 
+    /// These objects of the same sources (which can still fetch them from S3), in this order.
+    pub fn with_objects(&self, objects: Vec<SourceObject>) -> Sources {
+        Sources { inputs: Arc::new(vec![Input::Listed(objects)]), ..self.clone() }
+    }
+
     /// The same sources, walked for the events of `range` only (within the range they were
     /// discovered for: S3 listings are not redone).
     pub fn within(&self, range: TimeRange) -> Sources {

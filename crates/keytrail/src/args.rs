@@ -47,6 +47,12 @@ pub enum Command {
     /// Write the normalized, enriched events as Parquet (partitioned by date) or NDJSON.
     #[command(after_help = exit::help(None))]
     Convert(ConvertArgs),
+    /// Add logs to a Parquet lake (once each, by name, size and time), which every reading command then takes as its input.
+    #[command(after_help = format!(
+        "Run it again, e.g. from cron, to add what is new. The lake is then read by every command:\n  keytrail hunt LAKE\n  keytrail query 'select count(*) from cloudtrail' LAKE\n{}",
+        exit::help(None)
+    ))]
+    Ingest(IngestArgs),
     /// Write a realistic CloudTrail estate in the S3 layout, for trying keytrail out and for tests.
     #[command(after_help = exit::help(None))]
     Simulate(SimulateArgs),
@@ -76,7 +82,7 @@ pub enum Command {
 /// Where events come from and how they are read.
 #[derive(Args, Clone)]
 pub struct ReadArgs {
-    /// Files or folders (recursive; the S3 layout is understood), s3://bucket/prefix, or - for stdin.
+    /// Files or folders (recursive; the S3 layout is understood), s3://bucket/prefix, - for stdin, or a lake (`keytrail ingest`) alone.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     /// Only events at or after this time (2024-05-01 or 2024-05-01T12:00:00Z); whole days and files before it are never opened.
@@ -243,6 +249,15 @@ pub struct ConvertArgs {
     /// Output: a folder for Parquet (one date=YYYY-MM-DD folder per day); a file, or - for stdout, for NDJSON.
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
+}
+
+#[derive(Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// The lake's folder: made if new or empty, added to otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub lake: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]

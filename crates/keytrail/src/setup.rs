@@ -8,6 +8,7 @@ use anyhow::Context;
 use keytrail_ecs::{Enrichment, TableSchema};
 use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport};
 use keytrail_enrich::{AsnDatabase, GeoDatabase, default_asn_index_path};
+use keytrail_lake::Lake;
 use keytrail_source::{DiscoverOptions, Sources, TimeRange};
 use tracing_subscriber::EnvFilter;
 
@@ -48,12 +49,24 @@ fn level_filter(level: &str) -> String {
     .join(",")
 }
 
+/// Where a command's events come from.
+pub enum Events {
+    /// Raw logs, read and enriched now.
+    Logs {
+        sources: Sources,
+        enrichment: Arc<Enrichment>,
+        /// The IP data `enrichment` holds, for the record ([`describe_enrichment`]).
+        enrichment_files: Vec<String>,
+    },
+    /// A lake, whose events were read and enriched when they were ingested.
+    Lake(Lake),
+}
+
 /// Everything a command needs to read events.
 pub struct Reading {
     /// The inputs as given, for messages.
     inputs: String,
-    pub sources: Sources,
-    pub enrichment: Arc<Enrichment>,
+    pub events: Events,
     pub options: ReadOptions,
     pub memory: MemoryOptions,
     pub report: Arc<ReadReport>,
@@ -72,8 +85,20 @@ impl Reading {
         {
             anyhow::bail!("--temp-dir {} is not a folder", folder.display());
         }
-        let discover = DiscoverOptions { time_range, aws: args.aws.options() };
-        let sources = Sources::discover(&args.paths, &discover).await?;
+        let events = match lake_input(&args.paths)? {
+            Some(lake) => {
+                if args.asn_db.is_some() || args.geo_db.is_some() {
+                    tracing::info!("the lake's events were enriched when ingested: --asn-db and --geo-db do not apply");
+                }
+                Events::Lake(lake)
+            }
+            None => {
+                let discover = DiscoverOptions { time_range, aws: args.aws.options() };
+                let sources = Sources::discover(&args.paths, &discover).await?;
+                let (enrichment, enrichment_files) = open_enrichment(args.asn_db.as_deref(), args.geo_db.as_deref())?;
+                Events::Logs { sources, enrichment: Arc::new(enrichment), enrichment_files }
+            }
+        };
         let report = match &args.errors {
             Some(path) => {
                 let file = std::fs::File::create(path)
@@ -84,8 +109,7 @@ impl Reading {
         };
         Ok(Reading {
             inputs: args.paths.join(", "),
-            sources,
-            enrichment: Arc::new(open_enrichment(args.asn_db.as_deref(), args.geo_db.as_deref())?),
+            events,
             options: ReadOptions { time_range, max_record_bytes: args.max_record_bytes, strict: args.strict },
             memory: MemoryOptions {
                 limit: args.memory_limit.unwrap_or_else(keytrail_engine::default_limit),
@@ -95,15 +119,21 @@ impl Reading {
         })
     }
 
+    /// A session whose `cloudtrail` table has `schema`'s columns.
     pub fn session(&self, schema: TableSchema) -> anyhow::Result<datafusion::prelude::SessionContext> {
-        Ok(keytrail_engine::session(
-            self.sources.clone(),
-            self.enrichment.clone(),
-            schema,
-            self.options.clone(),
-            self.report.clone(),
-            &self.memory,
-        )?)
+        Ok(match &self.events {
+            Events::Logs { sources, enrichment, .. } => keytrail_engine::session(
+                sources.clone(),
+                enrichment.clone(),
+                schema,
+                self.options.clone(),
+                self.report.clone(),
+                &self.memory,
+            )?,
+            Events::Lake(lake) => {
+                keytrail_lake::session(lake, schema, self.options.time_range, self.report.clone(), &self.memory)?
+            }
+        })
     }
 
     /// The closing summary on stderr, and where to find the details.
@@ -135,16 +165,30 @@ impl Reading {
     }
 }
 
-/// The databases to enrich with. A missing ASN database is not an error: one warning, and the
-/// network columns stay null.
-pub fn open_enrichment(asn: Option<&Path>, geo: Option<&Path>) -> anyhow::Result<Enrichment> {
+/// The lake among the inputs, when one is: it must then be the only input.
+fn lake_input(paths: &[String]) -> anyhow::Result<Option<Lake>> {
+    let is_lake = |p: &String| p != "-" && !p.starts_with("s3://") && Lake::is_lake(Path::new(p));
+    let Some(lake) = paths.iter().find(|p| is_lake(p)) else { return Ok(None) };
+    if paths.len() > 1 {
+        anyhow::bail!("{lake} is a keytrail lake: read it alone (`keytrail ingest` adds logs to it)");
+    }
+    Ok(Some(Lake::open(Path::new(lake))?))
+}
+
+/// The databases to enrich with, and what each is (file, size, modification time; the lists'
+/// names and sizes). A missing ASN database is not an error: one warning, and the network
+/// columns stay null.
+pub fn open_enrichment(asn: Option<&Path>, geo: Option<&Path>) -> anyhow::Result<(Enrichment, Vec<String>)> {
+    let mut files = Vec::new();
     let asn = match asn {
         Some(path) => {
+            files.push(describe_enrichment("asn", path));
             Some(AsnDatabase::open(path).with_context(|| format!("cannot open the ASN database {}", path.display()))?)
         }
         None => {
             let default = default_asn_index_path();
             if default.exists() {
+                files.push(describe_enrichment("asn", &default));
                 Some(
                     AsnDatabase::open(&default)
                         .with_context(|| format!("cannot open the ASN database {}", default.display()))?,
@@ -158,6 +202,7 @@ pub fn open_enrichment(asn: Option<&Path>, geo: Option<&Path>) -> anyhow::Result
             }
         }
     };
+    files.extend(geo.map(|path| describe_enrichment("geo", path)));
     let geo = geo
         .map(|path| GeoDatabase::open(path).with_context(|| format!("cannot open the geo database {}", path.display())))
         .transpose()?;
@@ -165,5 +210,17 @@ pub fn open_enrichment(asn: Option<&Path>, geo: Option<&Path>) -> anyhow::Result
     let intel_dir = keytrail_enrich::default_intel_dir();
     let intel = keytrail_enrich::IntelSet::load(&intel_dir)
         .with_context(|| format!("cannot load the known-bad lists in {}", intel_dir.display()))?;
-    Ok(Enrichment { asn, geo, intel: (!intel.is_empty()).then_some(intel) })
+    files.extend(intel.lists().map(|(name, blocks)| format!("intel: {name} ({blocks} blocks)")));
+    Ok((Enrichment { asn, geo, intel: (!intel.is_empty()).then_some(intel) }, files))
+}
+
+/// `kind: PATH (N bytes, modified TIME)`.
+fn describe_enrichment(kind: &str, path: &Path) -> String {
+    let metadata = std::fs::metadata(path).ok();
+    let size = metadata.as_ref().map_or(0, |m| m.len());
+    let modified = metadata
+        .and_then(|m| m.modified().ok())
+        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    format!("{kind}: {} ({size} bytes, modified {modified})", path.display())
 }

@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "query",
     "schema",
     "convert",
+    "ingest",
     "simulate",
     "hunt",
     "investigate",

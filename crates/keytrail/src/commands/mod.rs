@@ -2,6 +2,7 @@ mod asn;
 pub(crate) mod contain;
 mod convert;
 mod hunt;
+mod ingest;
 mod intel;
 pub(crate) mod investigate;
 mod query;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args, quiet).await,
         Command::Simulate(args) => simulate::run(args, quiet),
         Command::Hunt(args) => hunt::run(args, quiet).await,
+        Command::Ingest(args) => ingest::run(args, quiet).await,
         Command::Investigate(args) => investigate::run(args, quiet).await,
         Command::Contain(args) => contain::run(args, quiet).await,
         Command::Rules(command) => rules::run(command),

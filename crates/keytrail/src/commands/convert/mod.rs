@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use futures::StreamExt;
 use keytrail_ecs::TableSchema;
+use keytrail_lake::{PartitionWriters, Partitioning};
 
 use crate::args::{ConvertArgs, ConvertFormat};
 use crate::progress::Progress;
 use crate::setup::Reading;
-
-mod days;
 
 pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let reading = Reading::open(&args.read).await?;
@@ -20,10 +19,7 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let events = context.sql("select * from cloudtrail").await?.execute_stream().await?;
     let written = match args.to {
         ConvertFormat::Parquet => {
-            // Row groups of about 100 MB hold as much as readers need to skip by statistics;
-            // the days' open groups share a budget of a few of those, within the memory limit.
-            let budget = (reading.memory.limit / 4).min(DAYS_BUDGET);
-            write_days(events, &args.output, budget).await
+            write_days(events, &args.output, keytrail_lake::row_group_budget(reading.memory.limit)).await
         }
         ConvertFormat::Ndjson => write_nested_ndjson(events, &args.output).await,
     };
@@ -33,16 +29,13 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the open row groups of all days may hold together.
-const DAYS_BUDGET: usize = 256 << 20;
-
-/// The events as Parquet files by day under `root` ([`days::DayWriters`]).
+/// The events as Parquet files by day under `root` ([`PartitionWriters`]).
 async fn write_days(
     mut stream: datafusion::physical_plan::SendableRecordBatchStream,
     root: &std::path::Path,
     budget: usize,
 ) -> anyhow::Result<()> {
-    let mut writers = days::DayWriters::new(root, stream.schema(), budget)?;
+    let mut writers = PartitionWriters::new(root, stream.schema(), Partitioning::Date, budget)?;
     while let Some(batch) = stream.next().await {
         writers.write(&batch?)?;
     }
