@@ -22,7 +22,11 @@ rules=${KEYTRAIL_RULES_DIR:-../shared/corpus/rules/elastic-aws}
 [ -n "${KEYTRAIL_BENCH_SKIP_BUILD:-}" ] || cargo build --profile "$profile" --workspace --bins
 kt=${CARGO_TARGET_DIR:-target}/$profile/keytrail
 [ -d "$rules" ] || { echo "no rules at $rules (set KEYTRAIL_RULES_DIR)" >&2; exit 2; }
+# Without the IP-to-AS data the network rules cannot fire, and the hunt is not the one users run.
+asn=${KEYTRAIL_ASN_DB:-${KEYTRAIL_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/keytrail}/asn.ktasn}
+[ -f "$asn" ] || { echo "no ASN database at $asn (scripts/setup.sh builds it)" >&2; exit 2; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); $(date -u +%F); load $(cut -d' ' -f1 /proc/loadavg)"
+echo "IP data: $asn ($(stat -c %s "$asn") bytes, $(date -u -r "$asn" +%F))"
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

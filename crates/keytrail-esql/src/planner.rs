@@ -540,18 +540,19 @@ impl<'q> Planner<'q> {
     /// BY keys and run.
     ///
     /// Copying partials costs lookback/slot copies of each, and lists of values (VALUES,
-    /// COUNT_DISTINCT) are the dear ones to copy. When the STATS is followed by a WHERE that
-    /// reads only its BY keys and its outputs without lists (`then_where`; typically "first
-    /// seen in the last hour"), that WHERE decides which (keys, run) pairs survive, using those
-    /// outputs alone; the lists are then combined for the survivors only, each slot joined to
-    /// the surviving runs that hold it. The WHERE still runs after, on the same values.
+    /// COUNT_DISTINCT) are the dear ones to copy. When the STATS is followed by EVALs and a
+    /// WHERE (`then`) some of whose conjuncts read only its BY keys, its outputs without lists
+    /// and what EVALs compute from those alone (typically "first seen in the last hour"),
+    /// those conjuncts decide which (keys, run) pairs can survive, using those outputs alone;
+    /// the lists are then combined for these pairs only, each slot joined to the surviving
+    /// runs that hold it. The EVALs and the whole WHERE still run after, on the same values.
     pub fn windowed_stats(
         &mut self,
         at: usize,
         aggregates: &[ast::Aggregate],
         by: &[ast::Assign],
         window: &Window,
-        then_where: Option<&Command>,
+        then: &[Command],
     ) -> Result<(), EsqlError> {
         let input_schema = self.plan.schema().clone();
         let scope = self.scope(&input_schema);
@@ -589,17 +590,15 @@ impl<'q> Planner<'q> {
         per_slot.push(column(SLOT_COLUMN));
         self.update(at, |b| b.aggregate(groups, partials)?.project(per_slot))?;
 
-        let condition = then_where.filter(|w| {
-            let readable: HashSet<&str> = by
-                .iter()
-                .map(|b| b.name.as_str())
-                .chain(aggregates.iter().enumerate().filter(|&(i, _)| split.listless(i)).map(|(_, a)| a.name.as_str()))
-                .collect();
-            (0..aggregates.len()).any(|i| !split.listless(i)) && reads_only(w, &readable)
-        });
-        match condition {
-            Some(condition) => {
-                let survivors = self.surviving_runs(at, aggregates, by, window, &split, condition)?;
+        let readable: HashSet<&str> = by
+            .iter()
+            .map(|b| b.name.as_str())
+            .chain(aggregates.iter().enumerate().filter(|&(i, _)| split.listless(i)).map(|(_, a)| a.name.as_str()))
+            .collect();
+        let has_lists = (0..aggregates.len()).any(|i| !split.listless(i));
+        match listless_prefilter(then, readable, by).filter(|_| has_lists) {
+            Some(prefilter) => {
+                let survivors = self.surviving_runs(at, aggregates, by, window, &split, &prefilter)?;
                 self.join_to_runs(at, survivors, by, window)?;
             }
             None => self.expand_to_runs(at, window)?,
@@ -608,9 +607,9 @@ impl<'q> Planner<'q> {
         self.combine_per_run(at, aggregates, &all, by, &split)
     }
 
-    /// The (BY keys, run) pairs for which `condition`, a WHERE over the BY keys and the
-    /// outputs without lists, holds: those outputs computed per run on their own. The plan
-    /// is left as it was.
+    /// The (BY keys, run) pairs that pass `prefilter` (EVALs and a WHERE over the BY keys and
+    /// the outputs without lists, see [`listless_prefilter`]): those outputs computed per run
+    /// on their own. The plan is left as it was.
     fn surviving_runs(
         &mut self,
         at: usize,
@@ -618,7 +617,7 @@ impl<'q> Planner<'q> {
         by: &[ast::Assign],
         window: &Window,
         split: &SplitStats,
-        condition: &Command,
+        prefilter: &[Command],
     ) -> Result<LogicalPlan, EsqlError> {
         let per_slot = self.plan.clone();
         let (partition_by, now) = (self.partition_by.clone(), self.now.clone());
@@ -628,7 +627,9 @@ impl<'q> Planner<'q> {
         self.project(at, columns)?;
         self.expand_to_runs(at, window)?;
         self.combine_per_run(at, aggregates, &outputs, by, split)?;
-        self.command(condition)?;
+        for command in prefilter {
+            self.command(command)?;
+        }
         self.project(at, by.iter().map(|b| column(&b.name)).collect())?;
         let survivors = std::mem::replace(&mut self.plan, per_slot);
         self.partition_by = partition_by;
@@ -740,13 +741,62 @@ struct SlotPart {
     combine: Combine,
 }
 
-/// Whether a WHERE reads no column but `readable` (and calls no KQL, which reads fields of
-/// its own).
-fn reads_only(condition: &Command, readable: &HashSet<&str>) -> bool {
-    let CommandKind::Where(expr) = &condition.kind else { return false };
+/// What of `then`, the EVALs and the WHERE after a windowed STATS, can be computed from the
+/// fields in `readable` (its BY keys and outputs without lists): the EVAL assignments that
+/// read only those (and the earlier such assignments), then a WHERE of the conjuncts of the
+/// WHERE that do. A row failing that WHERE fails the whole one. `None` when no conjunct can
+/// be computed so, or when an EVAL changes a BY key (the survivors are matched by their keys).
+fn listless_prefilter(then: &[Command], readable: HashSet<&str>, by: &[ast::Assign]) -> Option<Vec<Command>> {
+    let (last, evals) = then.split_last()?;
+    let CommandKind::Where(condition) = &last.kind else { return None };
+    let mut readable: HashSet<String> = readable.into_iter().map(str::to_string).collect();
+    let mut commands = Vec::new();
+    for eval in evals {
+        let CommandKind::Eval(assignments) = &eval.kind else { return None };
+        let mut kept = Vec::new();
+        for assign in assignments {
+            if by.iter().any(|b| b.name == assign.name) {
+                return None;
+            }
+            if reads_only(&assign.expr, &readable) {
+                readable.insert(assign.name.clone());
+                kept.push(assign.clone());
+            } else {
+                readable.remove(&assign.name);
+            }
+        }
+        if !kept.is_empty() {
+            commands.push(Command { kind: CommandKind::Eval(kept), at: eval.at });
+        }
+    }
+    let mut conjuncts = Vec::new();
+    collect_conjuncts(condition, &mut conjuncts);
+    let condition = conjuncts.into_iter().filter(|c| reads_only(c, &readable)).cloned().reduce(|a, b| ast::Expr {
+        at: a.at,
+        text: format!("{} AND {}", a.text, b.text),
+        kind: ExprKind::Binary(ast::BinOp::And, Box::new(a), Box::new(b)),
+    })?;
+    commands.push(Command { kind: CommandKind::Where(condition), at: last.at });
+    Some(commands)
+}
+
+/// The operands of a condition's top-level ANDs.
+fn collect_conjuncts<'e>(condition: &'e ast::Expr, conjuncts: &mut Vec<&'e ast::Expr>) {
+    match &condition.kind {
+        ExprKind::Binary(ast::BinOp::And, left, right) => {
+            collect_conjuncts(left, conjuncts);
+            collect_conjuncts(right, conjuncts);
+        }
+        _ => conjuncts.push(condition),
+    }
+}
+
+/// Whether an expression reads no field but `readable` (and calls no KQL, which reads fields
+/// of its own).
+fn reads_only(expr: &ast::Expr, readable: &HashSet<String>) -> bool {
     let mut only = true;
     expr.walk(&mut |e| match &e.kind {
-        ExprKind::Field(name) => only &= readable.contains(name.as_str()),
+        ExprKind::Field(name) => only &= readable.contains(name),
         ExprKind::Call { name, .. } if name == "kql" => only = false,
         _ => {}
     });

@@ -173,8 +173,13 @@ impl Query {
                     && matches!(command.kind, CommandKind::Stats { .. }) =>
             {
                 let CommandKind::Stats { aggregates, by } = &command.kind else { unreachable!("matched above") };
-                let then_where = rest.get(1).filter(|c| matches!(c.kind, CommandKind::Where(_)));
-                planner.windowed_stats(command.at, aggregates, by, window, then_where)?;
+                // The EVALs and the WHERE after the STATS, which may say which runs can matter.
+                let evals = rest[1..].iter().take_while(|c| matches!(c.kind, CommandKind::Eval(_))).count();
+                let then = match rest.get(1 + evals) {
+                    Some(c) if matches!(c.kind, CommandKind::Where(_)) => &rest[1..=1 + evals],
+                    _ => &[],
+                };
+                planner.windowed_stats(command.at, aggregates, by, window, then)?;
                 rest = &rest[1..];
             }
             first => planner.expand_to_runs(first.map_or(0, |c| c.at), window)?,

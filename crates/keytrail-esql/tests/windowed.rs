@@ -32,6 +32,10 @@ const QUERIES: &[&str] = &[
     // combined: BY keys with nulls, AVG, and lists of both kinds.
     r#"FROM logs | STATS first = MIN(@timestamp), n = COUNT(*), a = AVG(bytes), ips = VALUES(source.ip), d = COUNT_DISTINCT(event.action) BY user.name, source.ip | WHERE (first >= NOW() - 10 minutes AND user.name IS NULL) OR n > 15 OR a > 700"#,
     r#"FROM logs | STATS n = COUNT(*), actions = VALUES(event.action), t = VALUES(tags) | WHERE n > 60"#,
+    // EVALs between the STATS and the WHERE, some conjuncts reading lists (as the rare AS
+    // organization rule's); then an EVAL that gives an output's name a value read from a list.
+    r#"FROM logs | STATS n = COUNT(*), okn = SUM(CASE(ok, 1, 0)), ips = VALUES(source.ip), d = COUNT_DISTINCT(event.action), last = MAX(@timestamp) BY user.name | EVAL ratio = TO_DOUBLE(okn) / TO_DOUBLE(n), ipn = MV_COUNT(ips) | WHERE n >= 3 AND ratio <= 0.9 AND ipn >= 2 AND last >= NOW() - 10 minutes | KEEP user.name, n, ratio, ipn, ips, d"#,
+    r#"FROM logs | STATS n = COUNT(*), ips = VALUES(source.ip), last = MAX(@timestamp) BY user.name, event.action | EVAL n = MV_COUNT(ips), recent = last >= NOW() - 8 minutes | WHERE n <= 2 AND recent"#,
     // The WHERE reads a list: no pick, every run combined.
     r#"FROM logs | STATS n = COUNT(*), d = COUNT_DISTINCT(event.action) BY user.name | WHERE d > 3 OR n > 40"#,
     // INLINE STATS before the first STATS: rows are copied to their runs before it.
