@@ -201,10 +201,17 @@ impl Command {
     /// Whether any expression of the command calls NOW().
     pub fn uses_now(&self) -> bool {
         let mut found = false;
-        self.each_expr(&mut |e| {
-            e.walk(&mut |x| found |= matches!(&x.kind, ExprKind::Call { name, .. } if name == "now"));
-        });
+        self.each_expr(&mut |e| found |= e.uses_now());
         found
+    }
+
+    /// For a WHERE, a WHERE of its conjuncts that do not call NOW(): a condition every row
+    /// that passes it meets, whatever the run. `None` for other commands, or when every
+    /// conjunct calls NOW().
+    pub fn where_without_now(&self) -> Option<Command> {
+        let CommandKind::Where(condition) = &self.kind else { return None };
+        let kept = condition.conjuncts().into_iter().filter(|c| !c.uses_now()).cloned();
+        Some(Command { kind: CommandKind::Where(Expr::all(kept)?), at: self.at })
     }
 
     fn each_expr<'e>(&'e self, visit: &mut impl FnMut(&'e Expr)) {
@@ -233,6 +240,34 @@ impl Command {
 }
 
 impl Expr {
+    /// The operands of the condition's top-level ANDs (the condition itself when it is no AND).
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Binary(BinOp::And, left, right) => {
+                let mut all = left.conjuncts();
+                all.extend(right.conjuncts());
+                all
+            }
+            _ => vec![self],
+        }
+    }
+
+    /// The AND of the conditions; `None` for none.
+    pub fn all(conditions: impl IntoIterator<Item = Expr>) -> Option<Expr> {
+        conditions.into_iter().reduce(|a, b| Expr {
+            at: a.at,
+            text: format!("{} AND {}", a.text, b.text),
+            kind: ExprKind::Binary(BinOp::And, Box::new(a), Box::new(b)),
+        })
+    }
+
+    /// Whether the expression calls NOW().
+    pub fn uses_now(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |x| found |= matches!(&x.kind, ExprKind::Call { name, .. } if name == "now"));
+        found
+    }
+
     /// Calls `visit` on this expression and every expression inside it.
     pub fn walk<'e>(&'e self, visit: &mut impl FnMut(&'e Expr)) {
         visit(self);

@@ -22,7 +22,7 @@ use crate::dissect::{DissectPattern, DissectUdf};
 use crate::error::{EsqlError, error_at};
 use crate::expr::{AGGREGATES, Combine, Merge, Scope, flatten_distinct, timestamp_type};
 use crate::grok::{GrokPattern, GrokUdf};
-use crate::window::{RUN_TIME_COLUMN, SLOT_COLUMN, Window};
+use crate::window::{LAST_RUN_COLUMN, NowBound, RUN_TIME_COLUMN, SLOT_COLUMN, Window};
 
 /// The row order a partitioned SORT leaves, for the LIMIT after it.
 const ORDER_COLUMN: &str = "__esql_order";
@@ -527,12 +527,63 @@ impl<'q> Planner<'q> {
         let columns: Vec<Expr> = self.user_columns().iter().map(|c| column(c)).collect();
         let mut exprs = columns.clone();
         exprs.push(window.runs_of_slot(column(SLOT_COLUMN)).alias("__esql_runs"));
+        let bounded = self.bounded();
+        if bounded {
+            exprs.push(column(LAST_RUN_COLUMN));
+        }
         let mut with_time = columns;
         with_time.push(window.run_time(column("__esql_runs")).alias(RUN_TIME_COLUMN));
-        self.update(at, |b| b.project(exprs)?.unnest_column("__esql_runs")?.project(with_time))?;
+        self.update(at, |b| {
+            let runs = b.project(exprs)?.unnest_column("__esql_runs")?;
+            match bounded {
+                true => runs.filter(column("__esql_runs").lt_eq(column(LAST_RUN_COLUMN)))?.project(with_time),
+                false => runs.project(with_time),
+            }
+        })?;
         self.partition_by = vec![RUN_TIME_COLUMN.to_string()];
         self.now = column(RUN_TIME_COLUMN);
         Ok(())
+    }
+
+    /// Whether the rows carry the last run they can reach (a WHERE bounded them by NOW()).
+    fn bounded(&self) -> bool {
+        self.partition_by.iter().any(|c| c == LAST_RUN_COLUMN)
+    }
+
+    /// A WHERE before the first STATS of a windowed plan whose NOW() only bounds the runs a
+    /// row reaches: `rest`, its other conjuncts, filters as usual; each bound lowers the row's
+    /// last run (a row whose bounded value is null passes no run's WHERE).
+    pub fn bounded_where(
+        &mut self,
+        at: usize,
+        rest: Option<&Command>,
+        bounds: &[NowBound<'_>],
+        window: &Window,
+    ) -> Result<(), EsqlError> {
+        if let Some(rest) = rest {
+            self.command(rest)?;
+        }
+        let schema = self.plan.schema().clone();
+        let scope = self.scope(&schema);
+        let mut last = column(LAST_RUN_COLUMN);
+        let mut present = Vec::new();
+        for bound in bounds {
+            let value = scope.value(bound.expr)?;
+            present.push(value.clone().is_not_null());
+            last = datafusion::functions::expr_fn::least(vec![
+                last,
+                window.last_run_until(value, bound.span_ms, bound.strict),
+            ]);
+        }
+        let mut exprs: Vec<Expr> = self.user_columns().iter().map(|c| column(c)).collect();
+        for carried in self.carried() {
+            exprs.push(match carried == LAST_RUN_COLUMN {
+                true => last.clone().alias(LAST_RUN_COLUMN),
+                false => column(&carried),
+            });
+        }
+        let present = datafusion::logical_expr::utils::conjunction(present).unwrap_or(lit(true));
+        self.update(at, |b| b.filter(present)?.project(exprs))
     }
 
     /// STATS over many scheduled runs in one pass: partial aggregates per BY keys and time
@@ -581,13 +632,14 @@ impl<'q> Planner<'q> {
             self.check_not_carried(&assign.name, assign.expr.at)?;
             groups.push(scope.value(&assign.expr)?.alias(&assign.name));
         }
-        groups.push(column(SLOT_COLUMN));
+        // The slot, and the last run when rows carry it: rows of a group share both.
+        groups.extend(self.carried().iter().map(|c| column(c)));
         let mut per_slot: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
         for part in &split.parts {
             let value = column(&part.name);
             per_slot.push(if part.flatten { flatten_distinct(value).alias(&part.name) } else { value });
         }
-        per_slot.push(column(SLOT_COLUMN));
+        per_slot.extend(self.carried().iter().map(|c| column(c)));
         self.update(at, |b| b.aggregate(groups, partials)?.project(per_slot))?;
 
         let readable: HashSet<&str> = by
@@ -648,7 +700,10 @@ impl<'q> Planner<'q> {
         window: &Window,
     ) -> Result<(), EsqlError> {
         let side = |alias: &str, name: &str| Expr::Column(Column::new(Some(alias), name));
-        let held = window.holds_slot(side(SURVIVORS, RUN_TIME_COLUMN), side(SLOTS, SLOT_COLUMN));
+        let mut held = window.holds_slot(side(SURVIVORS, RUN_TIME_COLUMN), side(SLOTS, SLOT_COLUMN));
+        if self.bounded() {
+            held = held.and(window.run_number(side(SURVIVORS, RUN_TIME_COLUMN)).lt_eq(side(SLOTS, LAST_RUN_COLUMN)));
+        }
         let mut exprs: Vec<Expr> = self.user_columns().iter().map(|c| side(SLOTS, c).alias(c)).collect();
         exprs.push(side(SURVIVORS, RUN_TIME_COLUMN).alias(RUN_TIME_COLUMN));
         let left: Vec<Column> = by.iter().map(|b| Column::new(Some(SLOTS), b.name.as_str())).collect();
@@ -769,26 +824,9 @@ fn listless_prefilter(then: &[Command], readable: HashSet<&str>, by: &[ast::Assi
             commands.push(Command { kind: CommandKind::Eval(kept), at: eval.at });
         }
     }
-    let mut conjuncts = Vec::new();
-    collect_conjuncts(condition, &mut conjuncts);
-    let condition = conjuncts.into_iter().filter(|c| reads_only(c, &readable)).cloned().reduce(|a, b| ast::Expr {
-        at: a.at,
-        text: format!("{} AND {}", a.text, b.text),
-        kind: ExprKind::Binary(ast::BinOp::And, Box::new(a), Box::new(b)),
-    })?;
-    commands.push(Command { kind: CommandKind::Where(condition), at: last.at });
+    let kept = condition.conjuncts().into_iter().filter(|c| reads_only(c, &readable)).cloned();
+    commands.push(Command { kind: CommandKind::Where(ast::Expr::all(kept)?), at: last.at });
     Some(commands)
-}
-
-/// The operands of a condition's top-level ANDs.
-fn collect_conjuncts<'e>(condition: &'e ast::Expr, conjuncts: &mut Vec<&'e ast::Expr>) {
-    match &condition.kind {
-        ExprKind::Binary(ast::BinOp::And, left, right) => {
-            collect_conjuncts(left, conjuncts);
-            collect_conjuncts(right, conjuncts);
-        }
-        _ => conjuncts.push(condition),
-    }
 }
 
 /// Whether an expression reads no field but `readable` (and calls no KQL, which reads fields

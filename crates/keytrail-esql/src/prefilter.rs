@@ -8,24 +8,28 @@ use datafusion::prelude::Expr;
 use datafusion::scalar::ScalarValue;
 
 use crate::Query;
-use crate::ast::CommandKind;
+use crate::ast::{Command, CommandKind};
 use crate::planner::Planner;
 
 impl Query {
-    /// The conditions of the WHERE commands the query starts with (directly after FROM, and
-    /// without NOW()), as a predicate over the columns of `input`, a scan of the table.
-    /// Dropping the rows that fail it changes no result: the query still applies its WHEREs.
-    /// `None` when the query starts with another command, or DataFusion's optimizer cannot
-    /// bring the condition down to the scan's columns.
+    /// The conditions of the WHERE commands the query starts with (directly after FROM; the
+    /// conjuncts that do not call NOW()), as a predicate over the columns of `input`, a scan of
+    /// the table. Dropping the rows that fail it changes no result: the query still applies
+    /// its WHEREs. `None` when the query starts with another command, or DataFusion's
+    /// optimizer cannot bring the condition down to the scan's columns.
     pub fn leading_filter(&self, input: LogicalPlan) -> Option<Expr> {
-        let leading =
-            self.commands.iter().take_while(|c| matches!(c.kind, CommandKind::Where(_)) && !c.uses_now()).count();
-        if leading == 0 {
+        let leading: Vec<Command> = self
+            .commands
+            .iter()
+            .take_while(|c| matches!(c.kind, CommandKind::Where(_)))
+            .filter_map(Command::where_without_now)
+            .collect();
+        if leading.is_empty() {
             return None;
         }
         let no_time = lit(ScalarValue::TimestampMillisecond(None, Some("UTC".into())));
         let mut planner = Planner::from(&self.text, input, &self.fields(), &self.metadata, no_time, Vec::new()).ok()?;
-        for command in &self.commands[..leading] {
+        for command in &leading {
             planner.command(command).ok()?;
         }
         let plan = crate::session_context().state().optimize(&planner.finish().ok()?).ok()?;

@@ -31,7 +31,7 @@ use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, Operator, binary
 use datafusion::prelude::Expr;
 
 use crate::Query;
-use crate::ast::CommandKind;
+use crate::ast::{self, BinOp, Command, CommandKind, ExprKind};
 use crate::error::{EsqlError, error_at};
 use crate::expr::timestamp_type;
 use crate::planner::Planner;
@@ -40,6 +40,9 @@ use crate::planner::Planner;
 pub const RUN_TIME_COLUMN: &str = "__run_time";
 /// Which slot of time a row belongs to, while planning windowed.
 pub(crate) const SLOT_COLUMN: &str = "__esql_slot";
+/// The last run a row can reach, when a WHERE before the first STATS bounds it by NOW()
+/// (see [`NowBound`]).
+pub(crate) const LAST_RUN_COLUMN: &str = "__esql_last_run";
 
 /// Scheduled runs of a rule: at `runs_first + k·interval_ms` for k < `runs`, each looking back
 /// `lookback_ms` (all in milliseconds since the epoch).
@@ -106,10 +109,25 @@ impl Window {
     pub(crate) fn holds_slot(&self, run_time: Expr, slot: Expr) -> Expr {
         let s = self.slot_ms();
         let (a, b) = (self.interval_ms / s, self.lookback_ms / s);
-        let millis = Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(run_time), DataType::Int64));
-        let run = int(int(millis, Operator::Minus, self.runs_first), Operator::Divide, self.interval_ms);
-        let before_first = int(run, Operator::Multiply, a);
+        let before_first = int(self.run_number(run_time), Operator::Multiply, a);
         slot.clone().gt(before_first.clone()).and(slot.lt_eq(int(before_first, Operator::Plus, b)))
+    }
+
+    /// The number k of the run at `run_time`.
+    pub(crate) fn run_number(&self, run_time: Expr) -> Expr {
+        let millis = Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(run_time), DataType::Int64));
+        int(int(millis, Operator::Minus, self.runs_first), Operator::Divide, self.interval_ms)
+    }
+
+    /// The number of the last run whose time is at most `time + span_ms` (before it, when
+    /// `strict`), −1 when there is none: the runs for which `time >= NOW() - span` holds.
+    pub(crate) fn last_run_until(&self, time: Expr, span_ms: i64, strict: bool) -> Expr {
+        let cast = |e: Expr, to: DataType| Expr::Cast(datafusion::logical_expr::Cast::new(Box::new(e), to));
+        let millis = cast(cast(time, timestamp_type()), DataType::Int64);
+        let over = int(millis, Operator::Plus, span_ms - i64::from(strict) - self.runs_first);
+        when(over.clone().lt(lit(0i64)), lit(-1i64))
+            .otherwise(int(over, Operator::Divide, self.interval_ms))
+            .expect("a CASE with one branch")
     }
 
     /// Whether partial aggregates per slot beat copying rows: a partial is copied to every
@@ -150,6 +168,17 @@ impl Query {
             |ms: i64| lit(datafusion::scalar::ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())));
         let mut columns: Vec<Expr> = input.schema().fields().iter().map(|f| column(f.name())).collect();
         columns.push(window.slot_of(time.clone()).alias(SLOT_COLUMN));
+        let mut carried = vec![SLOT_COLUMN.to_string()];
+        // Row-local commands, and WHEREs whose NOW() only bounds the runs a row reaches.
+        let prefix = self
+            .commands
+            .iter()
+            .take_while(|c| c.is_row_local() && (!c.uses_now() || bounded_where(c).is_some()))
+            .count();
+        if self.commands[..prefix].iter().any(Command::uses_now) {
+            columns.push(lit(window.runs as i64 - 1).alias(LAST_RUN_COLUMN));
+            carried.push(LAST_RUN_COLUMN.to_string());
+        }
         let in_runs = time.clone().gt(at_time(window.origin())).and(time.lt_eq(at_time(window.last_run())));
         let slotted = LogicalPlanBuilder::from(input)
             .filter(in_runs)
@@ -159,11 +188,12 @@ impl Query {
 
         // NOW() appears in no command before the runs are expanded.
         let no_time = lit(datafusion::scalar::ScalarValue::TimestampMillisecond(None, Some("UTC".into())));
-        let mut planner =
-            Planner::from(&self.text, slotted, &self.fields(), &self.metadata, no_time, vec![SLOT_COLUMN.to_string()])?;
-        let prefix = self.commands.iter().take_while(|c| c.is_row_local() && !c.uses_now()).count();
+        let mut planner = Planner::from(&self.text, slotted, &self.fields(), &self.metadata, no_time, carried)?;
         for command in &self.commands[..prefix] {
-            planner.command(command)?;
+            match bounded_where(command).filter(|_| command.uses_now()) {
+                Some((rest, bounds)) => planner.bounded_where(command.at, rest.as_ref(), &bounds, window)?,
+                None => planner.command(command)?,
+            }
         }
         let mut rest = &self.commands[prefix..];
         match rest.first() {
@@ -189,6 +219,60 @@ impl Query {
         }
         planner.finish()
     }
+}
+
+/// A conjunct `E >= NOW() - span` (or `>`, or `NOW() - span <= E`; `NOW()` alone, or plus a
+/// span) of a WHERE before the first STATS. It holds for the runs up to the last whose time is
+/// at most E + span, so it bounds the runs each row reaches instead of making every row be
+/// copied to its runs before the WHERE ("events of the last 7 days" in a rule that runs hourly
+/// over its last 7 days of deliveries).
+pub(crate) struct NowBound<'e> {
+    pub expr: &'e ast::Expr,
+    pub span_ms: i64,
+    pub strict: bool,
+}
+
+fn now_bound(conjunct: &ast::Expr) -> Option<NowBound<'_>> {
+    let ExprKind::Binary(op, left, right) = &conjunct.kind else { return None };
+    let (expr, now, strict) = match op {
+        BinOp::GtEq => (left, right, false),
+        BinOp::Gt => (left, right, true),
+        BinOp::LtEq => (right, left, false),
+        BinOp::Lt => (right, left, true),
+        _ => return None,
+    };
+    if expr.uses_now() {
+        return None;
+    }
+    Some(NowBound { expr, span_ms: now_minus(now)?, strict })
+}
+
+/// `NOW()` → 0, `NOW() - span` → span, `NOW() + span` → −span, in milliseconds (spans of
+/// fixed length only).
+fn now_minus(e: &ast::Expr) -> Option<i64> {
+    let is_now = |e: &ast::Expr| matches!(&e.kind, ExprKind::Call { name, args } if name == "now" && args.is_empty());
+    match &e.kind {
+        _ if is_now(e) => Some(0),
+        ExprKind::Binary(op @ (BinOp::Sub | BinOp::Add), now, span) if is_now(now) => {
+            let ExprKind::Span(span) = span.kind else { return None };
+            let ms = span.count.checked_mul(span.unit.fixed_millis()?)?;
+            Some(if *op == BinOp::Sub { ms } else { -ms })
+        }
+        _ => None,
+    }
+}
+
+/// A WHERE whose calls of NOW() are all in [`NowBound`]s: a WHERE of its other conjuncts (if
+/// any), and the bounds.
+pub(crate) fn bounded_where(command: &Command) -> Option<(Option<Command>, Vec<NowBound<'_>>)> {
+    let CommandKind::Where(condition) = &command.kind else { return None };
+    let mut bounds = Vec::new();
+    for conjunct in condition.conjuncts() {
+        if conjunct.uses_now() {
+            bounds.push(now_bound(conjunct)?);
+        }
+    }
+    Some((command.where_without_now(), bounds))
 }
 
 #[cfg(test)]

@@ -36,6 +36,12 @@ const QUERIES: &[&str] = &[
     // organization rule's); then an EVAL that gives an output's name a value read from a list.
     r#"FROM logs | STATS n = COUNT(*), okn = SUM(CASE(ok, 1, 0)), ips = VALUES(source.ip), d = COUNT_DISTINCT(event.action), last = MAX(@timestamp) BY user.name | EVAL ratio = TO_DOUBLE(okn) / TO_DOUBLE(n), ipn = MV_COUNT(ips) | WHERE n >= 3 AND ratio <= 0.9 AND ipn >= 2 AND last >= NOW() - 10 minutes | KEEP user.name, n, ratio, ipn, ips, d"#,
     r#"FROM logs | STATS n = COUNT(*), ips = VALUES(source.ip), last = MAX(@timestamp) BY user.name, event.action | EVAL n = MV_COUNT(ips), recent = last >= NOW() - 8 minutes | WHERE n <= 2 AND recent"#,
+    // WHEREs before the STATS whose NOW() bounds the runs a row reaches (as "the last 7 days"
+    // in a rule run hourly over 7 days of deliveries): strict and not, mirrored, with other
+    // conjuncts, on a field with nulls, and with no STATS after.
+    r#"FROM logs | WHERE @timestamp >= NOW() - 7 minutes AND bytes > 100 | STATS n = COUNT(*), ips = VALUES(source.ip), last = MAX(@timestamp) BY user.name | WHERE last >= NOW() - 3 minutes"#,
+    r#"FROM logs | WHERE NOW() - 5 minutes < @timestamp | EVAL x = bytes * 2 | WHERE event.ingested > NOW() - 6 minutes | STATS s = SUM(x), n = COUNT(*) BY event.action"#,
+    r#"FROM logs | WHERE event.ingested >= NOW() - 4 minutes AND user.name IS NOT NULL | KEEP user.name, bytes, event.ingested"#,
     // The WHERE reads a list: no pick, every run combined.
     r#"FROM logs | STATS n = COUNT(*), d = COUNT_DISTINCT(event.action) BY user.name | WHERE d > 3 OR n > 40"#,
     // INLINE STATS before the first STATS: rows are copied to their runs before it.
