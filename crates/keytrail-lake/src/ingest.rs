@@ -1,15 +1,18 @@
 //! Adding logs to a lake: the objects it does not hold yet, read once, written by partition.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
+use anyhow::Context;
 use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use keytrail_engine::ReadReport;
 use keytrail_source::{SourceObject, Unlisted};
 
 use crate::Lake;
 use crate::commits::{Commit, ObjectRecord};
-use crate::writer::{PartitionWriters, Partitioning};
+use crate::writer::{PartitionWriters, Partitioning, sort_by_time};
 
 /// What an ingest will read: the objects of its inputs the lake does not hold.
 #[derive(Debug, Default)]
@@ -84,9 +87,10 @@ impl Lake {
         Ok(new)
     }
 
-    /// Writes `events` (read from `new.objects`, sorted by time) into the lake as one ingest,
-    /// and records the objects read, except those the read could not fetch, which the next
-    /// ingest tries again. `budget` bounds the bytes the open row groups hold.
+    /// Writes `events` (read from `new.objects`) into the lake as one ingest, each partition's
+    /// file sorted by time, and records the objects read, except those the read could not
+    /// fetch, which the next ingest tries again. `budget` bounds the bytes the open row groups
+    /// hold; `context` sorts, within its memory pool.
     pub async fn ingest(
         &self,
         mut events: SendableRecordBatchStream,
@@ -94,11 +98,12 @@ impl Lake {
         report: &ReadReport,
         enrichment: Vec<String>,
         budget: usize,
+        context: &SessionContext,
     ) -> anyhow::Result<Commit> {
         let now = chrono::Utc::now();
         let run = format!("{}-{}", now.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
         let staging = self.staging_dir().join(&run);
-        let (rows, files) = match write_partitions(&mut events, &staging, budget).await {
+        let (rows, files) = match write_sorted_partitions(&mut events, &staging, budget, context).await {
             Ok(written) => written,
             Err(e) => {
                 // Nothing was committed: the staged files are of no use (the next ingest
@@ -126,18 +131,30 @@ impl Lake {
     }
 }
 
-/// The events into partition files under `root`: their number, and the files.
-async fn write_partitions(
+/// The events into partition files under `root`, in the order they come, then each file
+/// rewritten sorted by time: their number, and the files.
+async fn write_sorted_partitions(
     events: &mut SendableRecordBatchStream,
-    root: &std::path::Path,
+    root: &Path,
     budget: usize,
+    context: &SessionContext,
 ) -> anyhow::Result<(u64, Vec<String>)> {
-    let mut writers = PartitionWriters::new(root, events.schema(), Partitioning::DateAccount, budget)?;
+    let unsorted = root.join("unsorted");
+    let mut writers = PartitionWriters::new(&unsorted, events.schema(), Partitioning::DateAccount, budget)?;
     let mut rows = 0u64;
     while let Some(batch) = events.next().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;
         writers.write(&batch)?;
     }
-    Ok((rows, writers.finish()?))
+    let files = writers.finish()?;
+    for file in &files {
+        let sorted = root.join(file);
+        if let Some(folder) = sorted.parent() {
+            std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+        }
+        sort_by_time(context, &events.schema(), &unsorted.join(file), &sorted).await?;
+    }
+    std::fs::remove_dir_all(&unsorted).with_context(|| format!("cannot remove {}", unsorted.display()))?;
+    Ok((rows, files))
 }

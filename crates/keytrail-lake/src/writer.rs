@@ -18,6 +18,8 @@ use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::prelude::{ParquetReadOptions, SessionContext, ident};
+use futures::StreamExt;
 
 /// Rows per row group: about DuckDB's default, small enough to flush often, large enough for
 /// readers to skip groups by their statistics.
@@ -64,12 +66,7 @@ impl PartitionWriters {
         budget: usize,
     ) -> anyhow::Result<PartitionWriters> {
         std::fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
-        // zstd at level 1: CloudTrail's repetitive strings compress almost as well as at
-        // higher levels, in less time.
-        let properties = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-            .build();
+        let properties = writer_properties()?;
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let file_name = format!("part-{:x}-{}.parquet", stamp.as_nanos(), std::process::id());
         Ok(PartitionWriters {
@@ -149,6 +146,37 @@ impl PartitionWriters {
         }
         Ok(files)
     }
+}
+
+/// How every Parquet file is written: zstd at level 1 (CloudTrail's repetitive strings compress
+/// almost as well as at higher levels, in less time), row groups of [`ROW_GROUP_ROWS`].
+fn writer_properties() -> anyhow::Result<WriterProperties> {
+    Ok(WriterProperties::builder()
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        .build())
+}
+
+/// Rewrites the Parquet file `from` (of `schema`) as `to`, its rows sorted by `@timestamp`, and removes
+/// `from`. The sort is DataFusion's, within `context`'s memory pool (spilling past it); one
+/// partition's file at a time, so memory is bounded by a partition, not by the whole ingest.
+pub(crate) async fn sort_by_time(
+    context: &SessionContext,
+    schema: &SchemaRef,
+    from: &Path,
+    to: &Path,
+) -> anyhow::Result<()> {
+    let name = from.to_str().with_context(|| format!("{} is not a UTF-8 path", from.display()))?;
+    // Read as written (DataFusion would otherwise read text as views, and write them so).
+    let frame = context.read_parquet(name, ParquetReadOptions::default().schema(schema)).await?;
+    let mut rows = frame.sort(vec![ident("@timestamp").sort(true, false)])?.execute_stream().await?;
+    let file = File::create(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let mut writer = ArrowWriter::try_new(file, rows.schema(), Some(writer_properties()?))?;
+    while let Some(batch) = rows.next().await {
+        writer.write(&batch?).with_context(|| format!("writing {}", to.display()))?;
+    }
+    writer.close().with_context(|| format!("finishing {}", to.display()))?;
+    std::fs::remove_file(from).with_context(|| format!("cannot remove {}", from.display()))
 }
 
 /// The account's folder name: an account id as it is, anything else as [`OTHER_ACCOUNT`].

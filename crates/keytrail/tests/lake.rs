@@ -47,6 +47,8 @@ fn every_command_answers_from_the_lake_as_from_the_logs() {
     assert!(summary["events"].as_u64().unwrap() > 7000, "{summary}");
     assert_eq!(summary["log_files_already_in_lake"], 0);
 
+    assert_sorted_by_time(&Path::new(lake).join("events"));
+
     for sql in QUERIES {
         let from_logs = run(0, &["query", sql, logs, "--format", "csv", "-q"]);
         assert!(from_logs.lines().count() > 1, "{sql}: no rows");
@@ -126,5 +128,48 @@ fn log_files(folder: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files.sort();
+    files
+}
+
+/// Every Parquet file under `folder` has its rows in time order, and the partition folders
+/// it is in name its events' day and account.
+fn assert_sorted_by_time(folder: &Path) {
+    use datafusion::arrow::array::{AsArray, StringArray};
+    use datafusion::arrow::datatypes::TimestampMillisecondType;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut files = 0;
+    for entry in walk(folder) {
+        let path = entry.to_string_lossy().into_owned();
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&entry).unwrap()).unwrap().build().unwrap();
+        let mut last = i64::MIN;
+        for batch in reader {
+            let batch = batch.unwrap();
+            let times = batch.column_by_name("@timestamp").unwrap().as_primitive::<TimestampMillisecondType>();
+            let accounts = batch.column_by_name("cloud.account.id").unwrap();
+            let accounts = accounts.as_any().downcast_ref::<StringArray>().unwrap();
+            for row in 0..batch.num_rows() {
+                let time = times.value(row);
+                assert!(time >= last, "{path}: not in time order");
+                last = time;
+                let day = chrono::DateTime::from_timestamp_millis(time).unwrap().date_naive();
+                assert!(path.contains(&format!("date={day}/account={}/", accounts.value(row))), "{path}");
+            }
+        }
+        files += 1;
+    }
+    assert!(files > 3, "{files} files");
+}
+
+fn walk(folder: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
     files
 }

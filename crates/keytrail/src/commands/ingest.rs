@@ -11,9 +11,6 @@ use crate::args::IngestArgs;
 use crate::progress::Progress;
 use crate::setup::{Events, Reading};
 
-/// Rows sorted by time within each file let readers skip row groups by a time range.
-const SORTED_EVENTS: &str = r#"select * from cloudtrail order by "@timestamp""#;
-
 pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let reading = Reading::open(&args.read).await?;
     let Events::Logs { sources, enrichment, enrichment_files } = &reading.events else {
@@ -52,9 +49,9 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         &reading.memory,
     )?;
     let progress = Progress::follow(reading.report.clone(), quiet);
-    let events = context.sql(SORTED_EVENTS).await?.execute_stream().await?;
+    let events = context.sql("select * from cloudtrail").await?.execute_stream().await?;
     let budget = keytrail_lake::row_group_budget(reading.memory.limit);
-    let commit = lake.ingest(events, new, &reading.report, enrichment_files.clone(), budget).await;
+    let commit = lake.ingest(events, new, &reading.report, enrichment_files.clone(), budget, &context).await;
     progress.finish();
     let commit = commit?;
     reading.finish(quiet, args.read.errors.as_deref());
