@@ -29,6 +29,13 @@ pub struct NewObjects {
     pub unlisted: Vec<Unlisted>,
 }
 
+impl NewObjects {
+    /// How many of the objects will be recorded (all but standard input).
+    pub fn recordable(&self) -> usize {
+        self.records.len()
+    }
+}
+
 /// An object's identity in the lake's records; `None` for standard input, which has none and
 /// is always read. A file that cannot be looked at is left to the read, which reports why.
 pub fn identify(object: &SourceObject) -> Option<ObjectRecord> {

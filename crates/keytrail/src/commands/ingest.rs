@@ -36,7 +36,7 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         print_summary(0, 0, known, 0)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let new_objects = new.objects.len();
+    let recordable = new.recordable();
     // --since/--until choose the files (by the days their paths name); every event of a chosen
     // file is kept, since the file is recorded whole and never read again.
     let options = ReadOptions { time_range: TimeRange::default(), ..reading.options.clone() };
@@ -63,7 +63,7 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             commit.files.len(),
             lake.root().display()
         );
-        let left = new_objects - commit.objects.len();
+        let left = recordable - commit.objects.len();
         if left > 0 {
             eprintln!("  {left} log files could not be fetched and are not recorded: the next ingest tries them again");
         }
