@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use keytrail_testkit::files_under;
+
 fn keytrail(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keytrail"))
         .args(args)
@@ -117,18 +119,13 @@ fn a_second_ingest_adds_only_new_log_files() {
     assert_eq!(count().trim(), format!(r#"{{"n":{total}}}"#));
 }
 
+/// The event files of an estate (not its digests).
 fn log_files(folder: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(log_files(&path));
-        } else if path.to_string_lossy().ends_with(".json.gz") && !path.to_string_lossy().contains("Digest") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
+    let is_log = |path: &Path| {
+        let name = path.to_string_lossy();
+        name.ends_with(".json.gz") && !name.contains("Digest")
+    };
+    files_under(folder).into_iter().filter(|path| is_log(path)).collect()
 }
 
 /// Every Parquet file under `folder` has its rows in time order, and the partition folders
@@ -138,7 +135,7 @@ fn assert_sorted_by_time(folder: &Path) {
     use datafusion::arrow::datatypes::TimestampMillisecondType;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let mut files = 0;
-    for entry in walk(folder) {
+    for entry in files_under(folder) {
         let path = entry.to_string_lossy().into_owned();
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&entry).unwrap()).unwrap().build().unwrap();
@@ -159,17 +156,4 @@ fn assert_sorted_by_time(folder: &Path) {
         files += 1;
     }
     assert!(files > 3, "{files} files");
-}
-
-fn walk(folder: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use keytrail_testkit::files_under;
 use keytrail_testkit::moto::{ENVIRONMENT, Moto};
 
 const CANARY: &str = "KTCANARY-";
@@ -309,15 +310,8 @@ async fn no_secret_reaches_any_output() {
 }
 
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(parquet_files(&path));
-        } else if path.extension().is_some_and(|e| e == "parquet") {
-            files.push(path);
-        }
-    }
+    let files: Vec<PathBuf> =
+        files_under(dir).into_iter().filter(|path| path.extension().is_some_and(|e| e == "parquet")).collect();
     assert!(!files.is_empty(), "no Parquet under {}", dir.display());
     files
 }
