@@ -445,7 +445,13 @@ impl EventStore {
 
     /// A session for the rules' plans, on the reading session's memory pool and temporary folder.
     pub fn session(&self) -> SessionContext {
-        keytrail_esql::session_context_on(self.runtime.clone())
+        let context = keytrail_esql::session_context_on(self.runtime.clone());
+        // DataFusion reads a byte range of an Arrow file by fetching all of the range's
+        // batches at once, so a scan split into ranges holds the whole file in memory (1 GB
+        // for one rule on the 10x estate); a whole-file scan streams it batch by batch, and
+        // the plan spreads the batches over the cores after it.
+        context.state_ref().write().config_mut().options_mut().optimizer.repartition_file_scans = false;
+        context
     }
 
     /// Events with a time: those the rules judge.
