@@ -13,7 +13,9 @@
 #   KEYTRAIL_BENCH_SKIP_BUILD=1 uses the build already there; KEYTRAIL_BENCH_PROFILE=profiling
 #   measures that cargo profile instead of release;
 #   KEYTRAIL_BENCH_BASELINE=/path/to/keytrail also runs both hunts with that binary, in the same
-#   run, for a before/after comparison.
+#   run, for a before/after comparison;
+#   KEYTRAIL_BENCH_MEMORY_LIMIT=1GB also runs both hunts with that --memory-limit (the default
+#   is half the machine's memory, which a hunt of these estates never fills: no spilling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${KEYTRAIL_BENCH_DIR:-.keytrail/bench}
@@ -56,18 +58,26 @@ for scale in ${KEYTRAIL_BENCH_SCALES:-1}; do
   read_time=$wall
   bins=("$kt")
   [ -z "${KEYTRAIL_BENCH_BASELINE:-}" ] || bins+=("$KEYTRAIL_BENCH_BASELINE")
+  limits=("")
+  [ -z "${KEYTRAIL_BENCH_MEMORY_LIMIT:-}" ] || limits+=("$KEYTRAIL_BENCH_MEMORY_LIMIT")
   for bin in "${bins[@]}"; do
-    label=$([ "$bin" = "$kt" ] && echo "" || echo " (baseline)")
-    run "hunt, built-in rules$label" "$bin" -q hunt "$estate" --format ndjson
-    echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 1.5)"
-    peak[$scale,builtin$label]=$rss
-    run "hunt, Elastic's AWS rules$label" "$bin" -q hunt "$estate" --no-builtin --rules "$rules" --format ndjson
-    echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 2)"
-    peak[$scale,elastic$label]=$rss
+    for limit in "${limits[@]}"; do
+      label=$([ "$bin" = "$kt" ] && echo "" || echo " (baseline)")
+      args=()
+      [ -z "$limit" ] || { label+=" (--memory-limit $limit)"; args=(--memory-limit "$limit"); }
+      run "hunt, built-in rules$label" "$bin" -q hunt "$estate" --format ndjson "${args[@]}"
+      echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 1.5)"
+      peak[$scale,builtin$label]=$rss
+      run "hunt, Elastic's AWS rules$label" "$bin" -q hunt "$estate" --no-builtin --rules "$rules" --format ndjson "${args[@]}"
+      echo "    / count(*) = $(awk -v a="$wall" -v b="$read_time" 'BEGIN { printf "%.2f", a / b }') (target <= 2)"
+      peak[$scale,elastic$label]=$rss
+    done
   done
 done
-for hunt in builtin elastic; do
-  if [ -n "${peak[1,$hunt]:-}" ] && [ -n "${peak[10,$hunt]:-}" ]; then
+for key in "${!peak[@]}"; do
+  [ "${key%%,*}" = 1 ] || continue
+  hunt=${key#*,}
+  if [ -n "${peak[10,$hunt]:-}" ]; then
     echo "peak RSS of the $hunt hunt, 10x / 1x = $(awk -v a="${peak[10,$hunt]}" -v b="${peak[1,$hunt]}" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
   fi
 done

@@ -22,6 +22,7 @@ use datafusion::logical_expr::{ExprFunctionExt, ExprSchemable, Operator, ScalarU
 use datafusion::prelude::Expr;
 
 use crate::ast::{self, BinOp, ExprKind, SpanUnit, TimeSpan};
+use crate::distinct_values::distinct_values;
 use crate::error::{EsqlError, error_at};
 use crate::udf;
 
@@ -571,7 +572,7 @@ impl Scope<'_> {
                 if list {
                     return self.build(agg::array_agg(arg), Some(&filter), Finish::FlattenValues, e.at);
                 }
-                let aggregate = agg::array_agg(arg).distinct().filter(filter).build();
+                let aggregate = distinct_values(arg).filter(filter).build();
                 return Ok((aggregate.map_err(|err| self.datafusion_error(e.at, err))?, Finish::SortValues));
             }
             ("min", Some(arg)) => (agg::min(if list { nested::array_min(arg) } else { arg }), Finish::None),
@@ -602,7 +603,7 @@ impl Scope<'_> {
                 let arg = self.expr(&args[0])?;
                 let not_null = arg.clone().is_not_null();
                 let filter = filter.map_or(not_null.clone(), |f| f.clone().and(not_null));
-                let values = agg::array_agg(arg).distinct().filter(filter).build();
+                let values = distinct_values(arg).filter(filter).build();
                 let values = values.map_err(|err| self.datafusion_error(e.at, err))?;
                 (vec![part(values, false, Combine::Lists)], Merge::Finish(Finish::CountFlattened))
             }

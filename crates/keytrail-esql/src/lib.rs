@@ -18,7 +18,9 @@
 //!   read as null, since ES|QL has no empty multi-value.
 //! - `VALUES` returns a list of the distinct non-null values, sorted (ES|QL leaves the order
 //!   open). `COUNT(field)` counts values, `COUNT_DISTINCT` is exact (ES|QL's is approximate
-//!   above 3000 values). STATS without BY gives one row, even over no rows.
+//!   above 3000 values). STATS without BY gives one row, even over no rows. Both keep each
+//!   group's distinct values with an aggregate of our own (the `distinct_values` module),
+//!   whose groups share one store of values.
 //! - Output columns are named as in ES|QL: the expression text for unnamed EVAL and STATS
 //!   outputs (`COUNT(*)`), aggregates before the BY columns.
 //! - Fields our table lacks (from Elastic's other integrations, such as `user_agent.name` or
@@ -40,6 +42,7 @@
 
 mod ast;
 mod dissect;
+mod distinct_values;
 mod error;
 mod expr;
 mod grok;
