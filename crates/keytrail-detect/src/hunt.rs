@@ -128,11 +128,7 @@ pub async fn hunt(store: &EventStore, detections: &[Detection], options: &HuntOp
     }
     // Alerts of one rule and run with the same evidence time (events of one second) are
     // ordered by their fields, so that the output does not depend on how the read was split.
-    report.alerts.sort_by(|a, b| {
-        (a.run_time, &a.rule.name, a.first_event)
-            .cmp(&(b.run_time, &b.rule.name, b.first_event))
-            .then_with(|| fields_text(a).cmp(&fields_text(b)))
-    });
+    report.alerts.sort_by_cached_key(|a| (a.run_time, a.rule.name.clone(), a.first_event, fields_text(a)));
     report
 }
 

@@ -143,6 +143,13 @@ impl GroupValues {
             None => datafusion::arrow::array::new_empty_array(&self.data_type),
         };
         self.group_bytes = self.groups.iter().map(|g| g.capacity() * size_of::<u32>()).sum();
+        if self.groups.is_empty() {
+            // No group is left to use the stored values (all emitted, as when DataFusion
+            // spills): they go too, so that the memory reported falls with them.
+            self.values = Vec::new();
+            self.numbers = HashMap::new();
+            self.value_bytes = 0;
+        }
         let valid: Vec<bool> = emitted.iter().map(|g| !g.is_empty()).collect();
         self.lists(emitted.iter().map(Vec::len), items, valid)
     }
@@ -182,13 +189,13 @@ impl GroupsAccumulator for GroupValues {
         let offsets = lists.value_offsets();
         let first = offsets[0] as usize;
         let items = lists.values().slice(first, offsets[lists.len()] as usize - first);
-        // Item i belongs to the list whose offsets bracket it.
+        // Item i belongs to the list whose offsets bracket it; a null list's items, if any, are not values.
         let mut list_of_item = Vec::with_capacity(items.len());
         for list in 0..lists.len() {
             let length = (offsets[list + 1] - offsets[list]) as usize;
             list_of_item.extend(std::iter::repeat_n(list, length));
         }
-        self.add(&items, |item| group_indices[list_of_item[item]], |_| true)
+        self.add(&items, |item| group_indices[list_of_item[item]], |item| lists.is_valid(list_of_item[item]))
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -283,6 +290,8 @@ mod tests {
         assert_eq!(lists(&first[0]), [Some(vec!["a".to_string(), "b".to_string()])]);
         let rest = partial.state(EmitTo::All).unwrap();
         assert_eq!(lists(&rest[0]), [Some(vec!["b".to_string()]), None]);
+        // With every group gone, so are the stored values.
+        assert_eq!(partial.size(), GroupValues::new(&DataType::Utf8).unwrap().size());
 
         let mut last = GroupValues::new(&DataType::Utf8).unwrap();
         last.merge_batch(&rest, &[0, 0], 1).unwrap();
