@@ -1,11 +1,18 @@
 use std::fmt;
 
-/// Where in an object a record sits: its index in a `Records` array or JSON array, or its
-/// line in NDJSON.
+/// Where in an object a record sits. Records count from 0, lines and documents from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
+    /// In the object's `Records` array or JSON array.
     Index(usize),
+    /// An event on its own NDJSON line.
     Line(usize),
+    /// In the delivery file (or array) on an NDJSON line: (line, index).
+    LineRecord(usize, usize),
+    /// An event that is one of several JSON documents one after another.
+    Document(usize),
+    /// In the delivery file (or array) that is one of several documents: (document, index).
+    DocumentRecord(usize, usize),
 }
 
 impl fmt::Display for Position {
@@ -13,6 +20,9 @@ impl fmt::Display for Position {
         match self {
             Position::Index(i) => write!(f, "record {i}"),
             Position::Line(n) => write!(f, "line {n}"),
+            Position::LineRecord(n, i) => write!(f, "line {n}, record {i}"),
+            Position::Document(n) => write!(f, "document {n}"),
+            Position::DocumentRecord(n, i) => write!(f, "document {n}, record {i}"),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::de::IgnoredAny;
 
-use crate::{DecodeError, Position};
+use crate::{DecodeError, Position, Shape};
 
 /// One record's raw JSON text and where it was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,65 +18,224 @@ pub fn frame<'a>(text: &'a str, max_record_bytes: usize, emit: &mut dyn FnMut(Re
     if body.is_empty() {
         return;
     }
-    let mut framer = Framer { max_record_bytes, emit, next_index: 0 };
-    if body.starts_with('[') {
-        framer.array(body);
-    } else if looks_like_ndjson(body) {
-        framer.lines(text);
-    } else if is_complete_json(body) || !body.contains('\n') {
-        framer.object(body, None);
+    let mut framer = Framer { max_record_bytes, emit };
+    if looks_like_ndjson(body) {
+        framer.lines(text, 0);
+    } else if is_complete_json(body) {
+        framer.value(body, Within::Object);
+    } else if holds_several_documents(body) {
+        // JSON documents one after another: delivery files concatenated (`zcat *.json.gz`).
+        framer.documents(body, 0);
+    } else if body.starts_with('[') {
+        framer.array(body, Within::Object);
+    } else if !body.contains('\n') {
+        framer.object(body, Within::Object);
     } else {
         // A multi-line text that is not one JSON value: NDJSON whose first line is damaged.
-        framer.lines(text);
+        framer.lines(text, 0);
+    }
+}
+
+/// [`frame`] for a whole object; for a [`crate::Piece`] of a stream, its lines or documents
+/// framed as in the whole stream, and numbered as there.
+pub fn frame_as<'a>(
+    shape: Shape,
+    text: &'a str,
+    max_record_bytes: usize,
+    emit: &mut dyn FnMut(Result<Record<'a>, DecodeError>),
+) {
+    let mut framer = Framer { max_record_bytes, emit };
+    match shape {
+        Shape::Whole => frame(text, max_record_bytes, framer.emit),
+        Shape::Lines { lines_before } => framer.lines(text, lines_before),
+        Shape::Documents { documents_before } => framer.documents(text, documents_before),
+    }
+}
+
+/// The JSON documents of a text that holds them one after another, each with its number
+/// (from 1), whitespace between them left out. Text that is not JSON is a document of its
+/// own, up to the next whitespace or document.
+pub fn documents(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = text;
+    let mut number = 0;
+    std::iter::from_fn(move || {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        if rest.is_empty() {
+            return None;
+        }
+        let end = DocumentEnd::default().find(rest.as_bytes()).unwrap_or(rest.len());
+        let (document, after) = rest.split_at(end);
+        rest = after;
+        number += 1;
+        Some((number, document))
+    })
+}
+
+/// Whether a text that is not one JSON value holds more than one document: its first closes
+/// before the end.
+fn holds_several_documents(body: &str) -> bool {
+    DocumentEnd::default()
+        .find(body.as_bytes())
+        .is_some_and(|end| !body[end..].trim_matches([' ', '\t', '\r', '\n']).is_empty())
+}
+
+/// Where a JSON document ends, found by following its brackets and strings, not by parsing:
+/// a scan that can stop and go on as more of a stream arrives.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DocumentEnd {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// A bare value (a number, a word, garbage) at the top.
+    bare: bool,
+}
+
+impl DocumentEnd {
+    /// The offset just past the end of the document that `bytes` continue (leading whitespace
+    /// skipped), if it ends within them; otherwise the scan so far is kept for more bytes.
+    pub(crate) fn find(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.in_string {
+                // Strings are most of CloudTrail's text: jump to what can end one.
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                    None => return None,
+                    Some(at) => {
+                        i += at;
+                        if bytes[i] == b'\\' {
+                            self.escaped = true;
+                        } else {
+                            self.in_string = false;
+                            if self.depth == 0 {
+                                *self = DocumentEnd::default();
+                                return Some(i + 1);
+                            }
+                        }
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+            let byte = bytes[i];
+            let separates = matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'{' | b'[' | b'"');
+            if self.bare && separates {
+                *self = DocumentEnd::default();
+                return Some(i);
+            }
+            match byte {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.depth > 0 => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        *self = DocumentEnd::default();
+                        return Some(i + 1);
+                    }
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ if self.depth == 0 => self.bare = true,
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// What a framed JSON value is part of, for the positions of its records.
+#[derive(Debug, Clone, Copy)]
+enum Within {
+    /// The object itself: records by index.
+    Object,
+    /// An NDJSON line.
+    Line(usize),
+    /// One of several JSON documents one after another.
+    Document(usize),
+}
+
+impl Within {
+    /// The position of record `index` of the value's array.
+    fn record(self, index: usize) -> Position {
+        match self {
+            Within::Object => Position::Index(index),
+            Within::Line(line) => Position::LineRecord(line, index),
+            Within::Document(document) => Position::DocumentRecord(document, index),
+        }
+    }
+
+    /// The position of the value itself, an event.
+    fn event(self) -> Position {
+        match self {
+            Within::Object => Position::Index(0),
+            Within::Line(line) => Position::Line(line),
+            Within::Document(document) => Position::Document(document),
+        }
     }
 }
 
 struct Framer<'e, 'a> {
     max_record_bytes: usize,
     emit: &'e mut dyn FnMut(Result<Record<'a>, DecodeError>),
-    next_index: usize,
 }
 
 impl<'a> Framer<'_, 'a> {
-    /// One top-level JSON object: a delivery file (its `Records` are the records) or an event.
-    /// `line` is set in NDJSON, where positions are reported by line.
-    fn object(&mut self, json: &'a str, line: Option<usize>) {
-        if let Some(records) = records_array(json) {
-            self.array(records);
-        } else {
-            let position = line.map_or_else(|| self.take_index(), Position::Line);
-            self.record(position, json);
+    /// A JSON value: an array of records, or an object.
+    fn value(&mut self, json: &'a str, within: Within) {
+        if json.starts_with('[') { self.array(json, within) } else { self.object(json, within) }
+    }
+
+    /// One JSON object: a delivery file (its `Records` are the records) or an event.
+    fn object(&mut self, json: &'a str, within: Within) {
+        match records_array(json) {
+            Some(records) => self.array(records, within),
+            None => self.record(within.event(), json),
         }
     }
 
-    fn array(&mut self, json: &'a str) {
-        for item in sonic_rs::to_array_iter(json) {
+    fn array(&mut self, json: &'a str, within: Within) {
+        for (index, item) in sonic_rs::to_array_iter(json).enumerate() {
             match item {
                 Ok(value) => {
                     // The raw text borrows from `json`; re-slice it so it lives as long.
                     let raw = value.as_raw_str();
                     let start = offset_in(json, raw);
-                    let position = self.take_index();
-                    self.record(position, &json[start..start + raw.len()]);
+                    self.record(within.record(index), &json[start..start + raw.len()]);
                 }
                 Err(e) => {
-                    (self.emit)(Err(DecodeError::object(format!(
-                        "invalid JSON after record {} ({}); the rest of the object is skipped",
-                        self.next_index,
-                        short(&e)
-                    ))));
+                    let error = match within {
+                        Within::Object => DecodeError::object(format!(
+                            "invalid JSON after record {index} ({}); the rest of the object is skipped",
+                            short(&e)
+                        )),
+                        Within::Line(_) | Within::Document(_) => DecodeError::record(
+                            within.event(),
+                            format!("invalid JSON after record {index} ({}); the rest of it is skipped", short(&e)),
+                        ),
+                    };
+                    (self.emit)(Err(error));
                     return;
                 }
             }
         }
     }
 
-    fn lines(&mut self, text: &'a str) {
+    fn lines(&mut self, text: &'a str, lines_before: usize) {
         for (n, line) in text.split('\n').enumerate() {
             let line = line.trim();
             if !line.is_empty() {
-                self.object(line, Some(n + 1));
+                self.value(line, Within::Line(lines_before + n + 1));
             }
+        }
+    }
+
+    fn documents(&mut self, text: &'a str, documents_before: usize) {
+        for (number, document) in documents(text) {
+            self.value(document, Within::Document(documents_before + number));
         }
     }
 
@@ -89,11 +248,6 @@ impl<'a> Framer<'_, 'a> {
         } else {
             (self.emit)(Ok(Record { position, json }));
         }
-    }
-
-    fn take_index(&mut self) -> Position {
-        self.next_index += 1;
-        Position::Index(self.next_index - 1)
     }
 }
 
@@ -125,7 +279,7 @@ fn looks_like_ndjson(body: &str) -> bool {
     }
 }
 
-fn is_complete_json(text: &str) -> bool {
+pub(crate) fn is_complete_json(text: &str) -> bool {
     sonic_rs::from_str::<IgnoredAny>(text).is_ok()
 }
 
@@ -165,7 +319,10 @@ mod tests {
     fn ndjson_of_events_and_of_delivery_files() {
         let (records, errors) = collect("{\"a\":1}\n\n{\"b\":2}\r\n{\"Records\":[{\"c\":3},{\"d\":4}]}\n");
         let positions: Vec<Position> = records.iter().map(|r| r.0).collect();
-        assert_eq!(positions, [Position::Line(1), Position::Line(3), Position::Index(0), Position::Index(1)]);
+        assert_eq!(
+            positions,
+            [Position::Line(1), Position::Line(3), Position::LineRecord(4, 0), Position::LineRecord(4, 1)]
+        );
         assert!(errors.is_empty());
     }
 

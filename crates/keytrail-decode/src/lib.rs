@@ -4,18 +4,24 @@
 //! 1. [`decompress`]: gzip is recognised by its magic bytes, not by the file name. A corrupt
 //!    or truncated stream keeps what was inflated before the damage.
 //! 2. [`frame`]: the shapes events arrive in: CloudTrail delivery files (`{"Records":[…]}`,
-//!    compact or pretty-printed), NDJSON (one event, or one delivery file, a line), and JSON
-//!    arrays of events. A damaged record costs that record; damage that breaks the JSON
+//!    compact or pretty-printed), NDJSON (one event, or one delivery file, a line), JSON
+//!    arrays of events, and JSON documents one after another (delivery files concatenated by
+//!    `zcat *.json.gz`). A damaged record costs that record; damage that breaks the JSON
 //!    structure costs the rest of the object, and the error says so.
+//!
+//! A stream too large to hold (standard input) is cut by [`Pieces`] into whole NDJSON lines or
+//! whole documents, framed piece by piece with their positions numbered as in the stream.
 //!
 //! What a record holds (a CloudTrail event, an EventBridge envelope, an ECS document) is the
 //! normalizer's concern: framing hands over raw JSON text and never parses a record fully.
 
 mod error;
 mod frame;
+mod stream;
 
 pub use error::{DecodeError, Position};
-pub use frame::{Record, frame};
+pub use frame::{Record, documents, frame, frame_as};
+pub use stream::{DEFAULT_PIECE_BYTES, Piece, Pieces, Shape};
 
 use std::io::Read;
 

@@ -7,7 +7,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
@@ -23,12 +23,13 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use futures::StreamExt;
+use keytrail_decode::{DecodeError, Piece, Pieces};
 use keytrail_ecs::{BatchBuilder, Enrichment, TableSchema};
-use keytrail_source::{Objects, SourceError, SourceObject, Sources, TimeRange, Unlisted};
+use keytrail_source::{Body, Objects, SourceError, SourceObject, Sources, TimeRange, Unlisted};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::pushdown;
-use crate::read::{ObjectReader, ReadOptions};
+use crate::read::{ObjectReader, ReadOptions, Text, stream_damage};
 use crate::report::{ReadError, ReadReport};
 
 /// Rows per batch handed to DataFusion: CloudTrail files are small, so several are gathered.
@@ -104,7 +105,7 @@ impl TableProvider for CloudTrailTable {
             options,
             report: self.report.clone(),
             local: sources.all_local(),
-            walk: std::sync::Mutex::new(Walk { objects: sources.objects(), found: 0 }),
+            walk: Mutex::new(Walk { objects: sources.objects(), found: 0 }),
             sources,
             queue: OnceLock::new(),
         });
@@ -115,8 +116,25 @@ impl TableProvider for CloudTrailTable {
     }
 }
 
-/// An object and its bytes, or a folder that could not be listed.
-type Fetched = Result<(SourceObject, Result<Vec<u8>, SourceError>), Unlisted>;
+/// What the fetcher hands to the partitions.
+enum Fetched {
+    /// An object and its bytes, or why there are none.
+    Object(SourceObject, Result<Vec<u8>, SourceError>),
+    /// A piece of a streamed object (stdin), or what went wrong cutting it.
+    Piece(Arc<Streamed>, Result<Piece, DecodeError>),
+    /// A streamed object has no more pieces.
+    StreamEnd,
+    Unlisted(Unlisted),
+}
+
+/// A streamed object, shared by its pieces, which several partitions may read at once.
+struct Streamed {
+    object: SourceObject,
+    errors_seen: AtomicBool,
+}
+
+/// How many pieces of a stream wait, cut, for a partition: enough to keep both busy.
+const PIECES_AHEAD: usize = 4;
 
 /// The objects still to read, shared by the partitions of one scan.
 struct Walk {
@@ -135,7 +153,7 @@ struct Scan {
     /// When every object is a local file, each partition reads the next one itself: the
     /// files are small, and handing each one to another thread cost more than reading it.
     local: bool,
-    walk: std::sync::Mutex<Walk>,
+    walk: Mutex<Walk>,
     /// Otherwise objects are fetched ahead of decoding, so that S3 latency overlaps with
     /// parsing. Started by the first partition to run.
     queue: OnceLock<Mutex<mpsc::Receiver<Fetched>>>,
@@ -158,9 +176,9 @@ impl Scan {
 
     /// The next object of the walk, counted as found; the report learns the total when the
     /// walk ends (the largest of the scans', when a query scans the table more than once).
-    fn next_object(&self) -> Option<Result<SourceObject, Unlisted>> {
-        let mut walk = self.walk.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let next = walk.objects.next();
+    async fn next_object(&self) -> Option<Result<SourceObject, Unlisted>> {
+        let mut walk = self.walk.lock().await;
+        let next = walk.objects.next().await;
         match &next {
             Some(_) => {
                 walk.found += 1;
@@ -180,16 +198,30 @@ impl Scan {
             let (sender, receiver) = mpsc::channel(concurrency * 2);
             let scan = self.clone();
             tokio::spawn(async move {
-                let fetches = futures::stream::iter(std::iter::from_fn(|| scan.next_object()))
+                let objects = futures::stream::unfold(scan.clone(), |scan| async move {
+                    let next = scan.next_object().await?;
+                    Some((next, scan))
+                });
+                let fetches = objects
                     .map(|next| {
                         let sources = scan.sources.clone();
+                        let max_record_bytes = scan.options.max_record_bytes;
                         async move {
-                            let object = next?;
-                            let fetched = sources.fetch(&object).await;
-                            Ok((object, fetched))
+                            let object = match next {
+                                Ok(object) => object,
+                                Err(unlisted) => return futures::stream::iter([Fetched::Unlisted(unlisted)]).boxed(),
+                            };
+                            match sources.fetch(&object).await {
+                                Ok(Body::Bytes(bytes)) => {
+                                    futures::stream::iter([Fetched::Object(object, Ok(bytes))]).boxed()
+                                }
+                                Ok(Body::Stream(reader)) => pieces(object, reader, max_record_bytes),
+                                Err(error) => futures::stream::iter([Fetched::Object(object, Err(error))]).boxed(),
+                            }
                         }
                     })
-                    .buffered(concurrency);
+                    .buffered(concurrency)
+                    .flatten();
                 futures::pin_mut!(fetches);
                 while let Some(fetched) = fetches.next().await {
                     if sender.send(fetched).await.is_err() {
@@ -206,36 +238,55 @@ impl Scan {
         let PartitionState { builder, reader, file } = state;
         while builder.rows() < BATCH_ROWS {
             let next = if self.local {
-                let Some(next) = self.next_object() else { break };
+                let Some(next) = self.next_object().await else { break };
                 // Blocking, but brief: partitions are as many as cores, and each one does
                 // nothing else while it waits.
-                next.map(|object| {
-                    let SourceObject::File(path) = &object else { unreachable!("a local scan holds only files") };
-                    let fetched = read_file(path, file)
-                        .map_err(|source| SourceError::Io { path: path.display().to_string(), source });
-                    (object, fetched.map(|()| std::mem::take(file)))
-                })
+                match next {
+                    Ok(object) => {
+                        let SourceObject::File(path) = &object else { unreachable!("a local scan holds only files") };
+                        let fetched = read_file(path, file)
+                            .map_err(|source| SourceError::Io { path: path.display().to_string(), source });
+                        Fetched::Object(object, fetched.map(|()| std::mem::take(file)))
+                    }
+                    Err(unlisted) => Fetched::Unlisted(unlisted),
+                }
             } else {
                 let Some(fetched) = self.queue().lock().await.recv().await else { break };
                 fetched
             };
             let outcome = match next {
-                Ok((object, Ok(bytes))) => {
-                    let outcome = reader.read(&object, &bytes, builder, &self.enrichment, &self.options, &self.report);
+                Fetched::Object(object, Ok(bytes)) => {
+                    let errors_seen = AtomicBool::new(false);
+                    let text = Text::whole(&object, &bytes, &errors_seen);
+                    let outcome = reader.read(text, builder, &self.enrichment, &self.options, &self.report);
                     if self.local {
                         *file = bytes; // the buffer goes back for the next file
                     }
+                    self.report.objects_read.fetch_add(1, Ordering::Relaxed);
                     outcome
                 }
-                Ok((object, Err(error))) => {
+                Fetched::Object(object, Err(error)) => {
                     self.report.record_unfetched(object.to_string());
+                    self.report.objects_read.fetch_add(1, Ordering::Relaxed);
                     self.unreadable(object.to_string(), error.to_string())
                 }
-                Err(Unlisted { folder, source }) => {
-                    self.unreadable(folder.display().to_string(), format!("cannot list this folder: {source}"))
+                Fetched::Piece(streamed, Ok(piece)) => {
+                    let Streamed { object, errors_seen } = &*streamed;
+                    let text = Text { object, bytes: &piece.text, shape: piece.shape, errors_seen };
+                    reader.read(text, builder, &self.enrichment, &self.options, &self.report)
+                }
+                Fetched::Piece(streamed, Err(damage)) => {
+                    stream_damage(&streamed.object, damage, &streamed.errors_seen, &self.options, &self.report)
+                }
+                Fetched::StreamEnd => {
+                    self.report.objects_read.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Fetched::Unlisted(Unlisted { folder, reason }) => {
+                    self.report.objects_read.fetch_add(1, Ordering::Relaxed);
+                    self.unreadable(folder, format!("cannot list this folder: {reason}"))
                 }
             };
-            self.report.objects_read.fetch_add(1, Ordering::Relaxed);
             outcome.map_err(|e| DataFusionError::Execution(format!("{e} (stopped by --strict)")))?;
         }
         if builder.rows() == 0 {
@@ -255,6 +306,34 @@ impl Scan {
         self.report.record(error);
         Ok(())
     }
+}
+
+/// The pieces of a streamed object, cut on a thread of their own as the stream arrives, then
+/// its end. Not a runtime's blocking thread: a pipe that never closes must not hold up the
+/// runtime's shutdown once the query is done.
+fn pieces(
+    object: SourceObject,
+    reader: Box<dyn Read + Send>,
+    max_record_bytes: usize,
+) -> futures::stream::BoxStream<'static, Fetched> {
+    let streamed = Arc::new(Streamed { object, errors_seen: AtomicBool::new(false) });
+    let (sender, receiver) = mpsc::channel(PIECES_AHEAD);
+    let cutter = streamed.clone();
+    let spawned = std::thread::Builder::new().name("keytrail-stdin".into()).spawn(move || {
+        for piece in Pieces::new(reader, keytrail_decode::DEFAULT_PIECE_BYTES, max_record_bytes) {
+            if sender.blocking_send(Fetched::Piece(cutter.clone(), piece)).is_err() {
+                break; // the query finished early (LIMIT) or failed
+            }
+        }
+    });
+    let first = spawned.err().map(|e| {
+        let damage = DecodeError::object(format!("cannot start a thread to read it: {e}"));
+        Fetched::Piece(streamed.clone(), Err(damage))
+    });
+    let received = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|fetched| (fetched, receiver))
+    });
+    futures::stream::iter(first).chain(received).chain(futures::stream::iter([Fetched::StreamEnd])).boxed()
 }
 
 /// The file's bytes, into `buffer` (cleared first).

@@ -4,9 +4,11 @@
 //! yield a sequence of [`SourceObject`]s, walking folders and prefixes in the layout CloudTrail
 //! writes to S3 (`AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/`), skipping digest
 //! files and pruning whole days outside the requested [`TimeRange`] before any object is
-//! opened. Folders are walked while their files are read, so memory does not grow with the
-//! number of files; S3 prefixes are listed up front, in parallel. Fetching returns the
-//! object's raw bytes; decompression and parsing are the decoder's job.
+//! opened. Folders and S3 prefixes are walked while their objects are read (S3 folders listed
+//! ahead, in parallel), so memory does not grow with the number of objects and reading starts
+//! at once. Fetching returns the
+//! object's raw bytes, or for stdin a reader, as a pipe may carry more than memory holds;
+//! decompression and parsing are the decoder's job.
 
 mod layout;
 mod local;
@@ -69,12 +71,30 @@ impl fmt::Display for SourceObject {
     }
 }
 
-/// A folder met during a walk that could not be listed; the walk goes on after it.
+/// An object's content, as fetched.
+pub enum Body {
+    /// The bytes as stored (possibly compressed).
+    Bytes(Vec<u8>),
+    /// Standard input, to be read as it arrives.
+    Stream(Box<dyn std::io::Read + Send>),
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// A folder (local, or an S3 prefix) met during a walk that could not be listed; the walk
+/// goes on after it.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: cannot list this folder: {source}", folder.display())]
+#[error("{folder}: cannot list this folder: {reason}")]
 pub struct Unlisted {
-    pub folder: PathBuf,
-    pub source: std::io::Error,
+    pub folder: String,
+    pub reason: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,8 +124,12 @@ enum Input {
     File(PathBuf),
     /// Walked as it is read ([`Sources::objects`]).
     Folder(PathBuf),
-    /// Listed when discovered: S3 listings are paginated requests, worth doing in parallel
-    /// and once.
+    /// An S3 prefix, walked as it is read; `root` is its first level, listed when discovered.
+    S3 {
+        bucket: String,
+        root: s3::Level,
+    },
+    /// Objects named one by one.
     Listed(Vec<SourceObject>),
     Stdin,
 }
@@ -125,9 +149,10 @@ impl fmt::Debug for Sources {
 }
 
 impl Sources {
-    /// Resolves the inputs: files and folders must exist, S3 prefixes are listed. Inputs are
-    /// read in the order given; within a folder or prefix, objects come in path order so runs
-    /// are reproducible.
+    /// Resolves the inputs: files and folders must exist, and the first level of each S3 prefix
+    /// is listed (so that a wrong bucket or missing credentials fail here). Inputs are read in
+    /// the order given; within a folder or prefix, objects come in path order so runs are
+    /// reproducible.
     pub async fn discover(inputs: &[String], options: &DiscoverOptions) -> Result<Sources, SourceError> {
         let mut resolved = Vec::new();
         let mut s3_reader = None;
@@ -146,7 +171,8 @@ impl Sources {
                     s3_reader = Some(s3::S3Reader::new(&options.aws).await);
                 }
                 let reader = s3_reader.as_ref().expect("set above");
-                resolved.push(Input::Listed(reader.list(bucket, prefix, &options.time_range).await?));
+                let root = reader.list_level(bucket, prefix).await?;
+                resolved.push(Input::S3 { bucket: bucket.to_string(), root });
             } else {
                 let path = PathBuf::from(input);
                 resolved.push(if local::is_folder(&path)? { Input::Folder(path) } else { Input::File(path) });
@@ -166,16 +192,17 @@ impl Sources {
     }
 
     /// The same sources, walked for the events of `range` only (within the range they were
-    /// discovered for: S3 listings are not redone).
+    /// discovered for).
     pub fn within(&self, range: TimeRange) -> Sources {
         Sources { time_range: self.time_range.intersect(range), ..self.clone() }
     }
 
-    /// The objects, one after the other, folders walked as the iterator advances. Each call
-    /// starts again from the first input.
+    /// The objects, one after the other, folders and prefixes walked as the walk advances. Each
+    /// call starts again from the first input.
     pub fn objects(&self) -> Objects {
         Objects {
             inputs: self.inputs.clone(),
+            s3: self.s3.clone(),
             time_range: self.time_range,
             next_input: 0,
             current: Current::None,
@@ -188,39 +215,34 @@ impl Sources {
         self.inputs.iter().all(|input| match input {
             Input::File(_) | Input::Folder(_) => true,
             Input::Listed(objects) => objects.iter().all(|o| matches!(o, SourceObject::File(_))),
-            Input::Stdin => false,
+            Input::S3 { .. } | Input::Stdin => false,
         })
     }
 
     /// Whether any object is in S3.
     pub fn any_remote(&self) -> bool {
         self.inputs.iter().any(|input| match input {
+            Input::S3 { .. } => true,
             Input::Listed(objects) => objects.iter().any(|o| matches!(o, SourceObject::S3 { .. })),
-            _ => false,
+            Input::File(_) | Input::Folder(_) | Input::Stdin => false,
         })
     }
 
-    /// The object's raw bytes, as stored (possibly compressed).
-    pub async fn fetch(&self, object: &SourceObject) -> Result<Vec<u8>, SourceError> {
+    /// The object's content: a file's or S3 object's raw bytes as stored (possibly
+    /// compressed), or a reader of standard input.
+    pub async fn fetch(&self, object: &SourceObject) -> Result<Body, SourceError> {
         match object {
             SourceObject::File(path) => {
                 let path = path.clone();
-                tokio::fs::read(&path)
+                let bytes = tokio::fs::read(&path)
                     .await
-                    .map_err(|source| SourceError::Io { path: path.display().to_string(), source })
+                    .map_err(|source| SourceError::Io { path: path.display().to_string(), source })?;
+                Ok(Body::Bytes(bytes))
             }
-            SourceObject::Stdin => {
-                use tokio::io::AsyncReadExt;
-                let mut bytes = Vec::new();
-                tokio::io::stdin()
-                    .read_to_end(&mut bytes)
-                    .await
-                    .map_err(|source| SourceError::Io { path: "<stdin>".into(), source })?;
-                Ok(bytes)
-            }
+            SourceObject::Stdin => Ok(Body::Stream(Box::new(std::io::stdin()))),
             SourceObject::S3 { bucket, key, .. } => {
                 let reader = self.s3.as_ref().expect("S3 objects are only discovered with a reader");
-                reader.get(bucket, key).await
+                reader.get(bucket, key).await.map(Body::Bytes)
             }
         }
     }
@@ -229,6 +251,7 @@ impl Sources {
 /// The objects of [`Sources`], in order; see [`Sources::objects`].
 pub struct Objects {
     inputs: Arc<Vec<Input>>,
+    s3: Option<s3::S3Reader>,
     time_range: TimeRange,
     next_input: usize,
     current: Current,
@@ -240,14 +263,13 @@ pub struct Objects {
 enum Current {
     None,
     Folder(local::FolderWalk),
+    S3(s3::S3Walk),
     Listed { input: usize, next: usize },
 }
 
-impl Iterator for Objects {
-    /// An object, or a folder that could not be listed (the walk goes on after it).
-    type Item = Result<SourceObject, Unlisted>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Objects {
+    /// The next object, or a folder that could not be listed (the walk goes on after it).
+    pub async fn next(&mut self) -> Option<Result<SourceObject, Unlisted>> {
         loop {
             match &mut self.current {
                 Current::Folder(walk) => {
@@ -258,6 +280,10 @@ impl Iterator for Objects {
                         None => self.current = Current::None,
                     }
                 }
+                Current::S3(walk) => match walk.next().await {
+                    Some(item) => return Some(item),
+                    None => self.current = Current::None,
+                },
                 Current::Listed { input, next } => {
                     let Input::Listed(objects) = &self.inputs[*input] else { unreachable!("set from a listed input") };
                     match objects.get(*next) {
@@ -277,11 +303,25 @@ impl Iterator for Objects {
                         Input::Folder(root) => {
                             self.current = Current::Folder(local::FolderWalk::new(root.clone(), self.time_range))
                         }
+                        Input::S3 { bucket, root } => {
+                            let reader = self.s3.clone().expect("S3 inputs are only discovered with a reader");
+                            self.current = Current::S3(s3::S3Walk::new(reader, bucket, root, self.time_range))
+                        }
                         Input::Listed(_) => self.current = Current::Listed { input: index, next: 0 },
                     }
                 }
             }
         }
+    }
+
+    /// Every object left, walked to the end: for callers that need the whole list (an ingest
+    /// compares it with what its lake holds).
+    pub async fn all(mut self) -> Vec<Result<SourceObject, Unlisted>> {
+        let mut all = Vec::new();
+        while let Some(next) = self.next().await {
+            all.push(next);
+        }
+        all
     }
 }
 

@@ -45,7 +45,8 @@ impl FolderWalk {
     }
 
     fn enter(&mut self, dir: PathBuf, real: PathBuf) -> Result<(), Unlisted> {
-        let unlisted = |source| Unlisted { folder: dir.clone(), source };
+        let unlisted =
+            |source: std::io::Error| Unlisted { folder: dir.display().to_string(), reason: source.to_string() };
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(unlisted)? {
             let entry = entry.map_err(unlisted)?;

@@ -1,13 +1,13 @@
 //! `s3://bucket/prefix` inputs, through the AWS SDK and its standard credential chain.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 
 use aws_sdk_s3::Client;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 use crate::layout::{TimeRange, is_digest_path, is_log_file_name};
-use crate::{SourceError, SourceObject};
+use crate::{SourceError, SourceObject, Unlisted};
 
 /// How to reach AWS (S3 here; IAM and STS for containment); every field unset means the SDK's
 /// defaults (environment, shared config).
@@ -37,14 +37,23 @@ impl AwsOptions {
     }
 }
 
-/// How many list or get requests run at once.
-const CONCURRENT_REQUESTS: usize = 32;
+/// How many list requests of one walk run at once.
+const CONCURRENT_LISTINGS: usize = 32;
 
 /// An object as a listing shows it.
+#[derive(Debug, Clone)]
 struct Listed {
     key: String,
     size: u64,
     last_modified: Option<i64>,
+}
+
+/// One level of a prefix: the sub-folders and the objects directly in it, each in key order
+/// (as S3 lists them).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Level {
+    folders: Vec<String>,
+    files: Vec<Listed>,
 }
 
 #[derive(Clone)]
@@ -65,58 +74,18 @@ impl S3Reader {
         S3Reader { client: Client::from_conf(config) }
     }
 
-    /// Walks the prefix one level at a time (delimiter `/`), so date folders outside the range
-    /// are never listed and sibling folders are listed in parallel.
-    pub(crate) async fn list(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        range: &TimeRange,
-    ) -> Result<Vec<SourceObject>, SourceError> {
-        let mut objects = Vec::new();
-        let mut pending: VecDeque<String> = VecDeque::from([prefix.to_string()]);
-        let mut running = FuturesUnordered::new();
-        loop {
-            while running.len() < CONCURRENT_REQUESTS
-                && let Some(prefix) = pending.pop_front()
-            {
-                running.push(self.list_level(bucket, prefix));
-            }
-            let Some(level) = running.next().await else { break };
-            let (folders, files) = level?;
-            pending.extend(folders.into_iter().filter(|f| !is_digest_path(f) && range.may_contain(f)));
-            objects.extend(
-                files
-                    .into_iter()
-                    .filter(|listed| {
-                        let key = &listed.key;
-                        let name = key.rsplit('/').next().unwrap_or(key);
-                        !is_digest_path(key) && is_log_file_name(name) && range.may_contain(key)
-                    })
-                    .map(|Listed { key, size, last_modified }| SourceObject::S3 {
-                        bucket: bucket.to_string(),
-                        key,
-                        size,
-                        last_modified,
-                    }),
-            );
-        }
-        objects.sort_by_cached_key(|object| object.to_string());
-        Ok(objects)
-    }
-
-    /// One level under `prefix`: its sub-folders and the objects directly in it.
-    async fn list_level(&self, bucket: &str, prefix: String) -> Result<(Vec<String>, Vec<Listed>), SourceError> {
+    /// One level under `prefix` (delimiter `/`), every page of it.
+    pub(crate) async fn list_level(&self, bucket: &str, prefix: &str) -> Result<Level, SourceError> {
         let mut pages =
-            self.client.list_objects_v2().bucket(bucket).prefix(&prefix).delimiter("/").into_paginator().send();
-        let (mut folders, mut files) = (Vec::new(), Vec::new());
+            self.client.list_objects_v2().bucket(bucket).prefix(prefix).delimiter("/").into_paginator().send();
+        let mut level = Level::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| SourceError::S3 {
                 url: format!("s3://{bucket}/{prefix}"),
                 message: format!("listing failed: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
             })?;
-            folders.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
-            files.extend(page.contents().iter().filter_map(|o| {
+            level.folders.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
+            level.files.extend(page.contents().iter().filter_map(|o| {
                 Some(Listed {
                     key: o.key()?.to_string(),
                     size: o.size().unwrap_or(0).max(0) as u64,
@@ -124,7 +93,7 @@ impl S3Reader {
                 })
             }));
         }
-        Ok((folders, files))
+        Ok(level)
     }
 
     pub(crate) async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, SourceError> {
@@ -139,6 +108,116 @@ impl S3Reader {
             .map_err(|e| fail(format!("fetch failed: {}", aws_sdk_s3::error::DisplayErrorContext(&e))))?;
         let body = object.body.collect().await.map_err(|e| fail(format!("reading the body failed: {e}")))?;
         Ok(body.into_bytes().to_vec())
+    }
+}
+
+/// A walk of one prefix in key order, yielding objects while the folders after them are still
+/// being listed: a bucket of years of logs is never listed whole before the first read, nor
+/// held. Sibling folders are listed ahead, in parallel, as soon as their parent's listing is
+/// read; memory holds the listings along the current path and of the siblings ahead of it.
+pub(crate) struct S3Walk {
+    reader: S3Reader,
+    bucket: Arc<str>,
+    range: TimeRange,
+    /// What is still to visit, the next last: objects, and folders whose listing is under way.
+    ahead: Vec<Ahead>,
+    listings: Arc<Semaphore>,
+}
+
+enum Ahead {
+    Object(Listed),
+    Folder { prefix: String, listing: JoinHandle<Result<Level, SourceError>> },
+}
+
+impl S3Walk {
+    /// The walk from `root`, the listing of the prefix (made when the input was discovered, so
+    /// that a wrong bucket or missing credentials fail at once).
+    pub(crate) fn new(reader: S3Reader, bucket: &str, root: &Level, range: TimeRange) -> S3Walk {
+        let listings = Arc::new(Semaphore::new(CONCURRENT_LISTINGS));
+        let mut walk = S3Walk { reader, bucket: bucket.into(), range, ahead: Vec::new(), listings };
+        walk.enter(root.clone());
+        walk
+    }
+
+    /// Puts the level's objects and folders ahead, in key order, and starts listing the folders.
+    /// A folder's keys all sort after the objects that sort before the folder's prefix, so
+    /// visiting each folder where its prefix sorts gives the keys of the whole walk in order.
+    fn enter(&mut self, level: Level) {
+        let range = self.range;
+        let files = level.files.into_iter().filter(|listed| {
+            let key = &listed.key;
+            let name = key.rsplit('/').next().unwrap_or(key);
+            !is_digest_path(key) && is_log_file_name(name) && range.may_contain(key)
+        });
+        let folders = level.folders.into_iter().filter(|f| !is_digest_path(f) && range.may_contain(f));
+        let mut entries: Vec<Entry> = files.map(Entry::Object).chain(folders.map(Entry::Folder)).collect();
+        entries.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+        // Listings start in walk order, so the semaphore (first come, first served) runs the
+        // nearest first.
+        let ahead: Vec<Ahead> = entries
+            .into_iter()
+            .map(|entry| match entry {
+                Entry::Object(listed) => Ahead::Object(listed),
+                Entry::Folder(prefix) => Ahead::Folder { listing: self.list(prefix.clone()), prefix },
+            })
+            .collect();
+        self.ahead.extend(ahead.into_iter().rev());
+    }
+
+    fn list(&self, prefix: String) -> JoinHandle<Result<Level, SourceError>> {
+        let (reader, bucket, listings) = (self.reader.clone(), self.bucket.clone(), self.listings.clone());
+        tokio::spawn(async move {
+            let _permit = listings.acquire_owned().await.expect("the semaphore is never closed");
+            reader.list_level(&bucket, &prefix).await
+        })
+    }
+
+    /// The next object, or a folder whose listing failed (the walk goes on after it).
+    pub(crate) async fn next(&mut self) -> Option<Result<SourceObject, Unlisted>> {
+        loop {
+            match self.ahead.pop()? {
+                Ahead::Object(Listed { key, size, last_modified }) => {
+                    return Some(Ok(SourceObject::S3 { bucket: self.bucket.to_string(), key, size, last_modified }));
+                }
+                Ahead::Folder { prefix, listing } => {
+                    let unlisted =
+                        |reason: String| Unlisted { folder: format!("s3://{}/{prefix}", self.bucket), reason };
+                    match listing.await {
+                        Ok(Ok(level)) => self.enter(level),
+                        Ok(Err(SourceError::S3 { message, .. })) => return Some(Err(unlisted(message))),
+                        Ok(Err(error)) => return Some(Err(unlisted(error.to_string()))),
+                        Err(failed) => return Some(Err(unlisted(format!("the listing stopped: {failed}")))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for S3Walk {
+    /// A walk left early (a LIMIT, a failed query) stops the listings it started.
+    fn drop(&mut self) {
+        for ahead in &self.ahead {
+            if let Ahead::Folder { listing, .. } = ahead {
+                listing.abort();
+            }
+        }
+    }
+}
+
+/// An entry of a level, kept if the walk's range may hold it.
+enum Entry {
+    Object(Listed),
+    Folder(String),
+}
+
+impl Entry {
+    /// Where the entry sorts: an object by its key, a folder by its prefix.
+    fn key(&self) -> &str {
+        match self {
+            Entry::Object(listed) => &listed.key,
+            Entry::Folder(prefix) => prefix,
+        }
     }
 }
 

@@ -70,6 +70,50 @@ fn reads_stdin_and_writes_every_format() {
 }
 
 #[test]
+fn stdin_is_read_as_it_arrives_with_lines_numbered_as_in_the_stream() {
+    // Several pieces' worth (a piece is 1 MiB) of gzip NDJSON, damaged far past the first.
+    let text: String =
+        (1..=6000).map(|n| if n == 5000 { "{\"eventName\":\n".to_string() } else { format!("{EVENT}\n") }).collect();
+    let mut packed = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    packed.write_all(text.as_bytes()).unwrap();
+    let packed = packed.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let errors = dir.path().join("errors.txt");
+    let args = ["query", "select count(*) as n from cloudtrail", "-", "--errors", errors.to_str().unwrap()];
+    let output = keytrail_with_stdin(&args, Some(&packed));
+    assert_eq!(stdout(&output).trim(), r#"{"n":5999}"#, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("5999 events read from 1 file; 1 record skipped in 1 file"),
+        "{}",
+        stderr(&output)
+    );
+    let listed = std::fs::read_to_string(&errors).unwrap();
+    assert!(listed.starts_with("<stdin>: line 5000: ") && listed.lines().count() == 1, "{listed}");
+}
+
+#[test]
+fn delivery_files_one_after_another_are_all_read() {
+    // What `zcat *.json.gz` writes: delivery files with nothing between them.
+    let delivery = |records: usize| format!(r#"{{"Records":[{}]}}"#, vec![EVENT; records].join(","));
+    let text = [delivery(3), delivery(1), delivery(2)].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.json");
+    std::fs::write(&file, &text).unwrap();
+    let sql = "select count(*) as n from cloudtrail";
+    let output = keytrail(&["query", sql, file.to_str().unwrap()]);
+    assert_eq!(stdout(&output).trim(), r#"{"n":6}"#, "{}", stderr(&output));
+    let mut packed = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    packed.write_all(text.as_bytes()).unwrap();
+    let output = keytrail_with_stdin(&["query", sql, "-"], Some(&packed.finish().unwrap()));
+    assert_eq!(stdout(&output).trim(), r#"{"n":6}"#, "{}", stderr(&output));
+    // A file cut short loses only what was cut, and says where.
+    let cut = &text[..text.len() - EVENT.len() / 2];
+    let output = keytrail_with_stdin(&["query", sql, "-"], Some(cut.as_bytes()));
+    assert_eq!(stdout(&output).trim(), r#"{"n":5}"#, "{}", stderr(&output));
+    assert!(stderr(&output).contains("<stdin>: document 3: invalid JSON after record 1"), "{}", stderr(&output));
+}
+
+#[test]
 fn secrets_never_reach_the_output() {
     let output = keytrail_with_stdin(&["query", "select * from cloudtrail", "-"], Some(EVENT.as_bytes()));
     let text = stdout(&output);

@@ -17,7 +17,7 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{} is a lake already: ingest reads logs (files, folders, s3://, -)", args.read.paths.join(", "));
     };
     let lake = Lake::create(&args.lake)?;
-    let new = lake.new_objects(sources.objects())?;
+    let new = lake.new_objects(sources.objects().all().await.into_iter())?;
     for unlisted in &new.unlisted {
         tracing::warn!("{unlisted}");
     }
