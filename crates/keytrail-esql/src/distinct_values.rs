@@ -1,5 +1,7 @@
 //! `distinct_values(x)`: each group's distinct non-null values of `x`, as a list; what VALUES
-//! and the per-slot part of COUNT_DISTINCT keep.
+//! and the per-slot part of COUNT_DISTINCT keep, and what a windowed STATS combines its slots'
+//! lists with. When `x` is a list (a multi-valued field, a slot's values), its items are the
+//! values.
 //!
 //! DataFusion's `array_agg(DISTINCT …)` has no groups accumulator: every group gets an
 //! accumulator of its own with a hash set of `ScalarValue`s, about a kilobyte for a few short
@@ -45,11 +47,11 @@ impl AggregateUDFImpl for DistinctValues {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::new_list(arg_types[0].clone(), true))
+        Ok(DataType::new_list(Input::of(&arg_types[0]).1.clone(), true))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let list = DataType::new_list(args.input_fields[0].data_type().clone(), true);
+        let list = DataType::new_list(Input::of(args.input_fields[0].data_type()).1.clone(), true);
         Ok(vec![Arc::new(Field::new(format_state_name(args.name, "values"), list, true))])
     }
 
@@ -66,9 +68,28 @@ impl AggregateUDFImpl for DistinctValues {
     }
 }
 
+/// What the aggregate is given: values, or lists whose items are the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Values,
+    Lists,
+}
+
+impl Input {
+    /// The input's kind and the values' type.
+    fn of(data_type: &DataType) -> (Input, &DataType) {
+        match data_type {
+            DataType::List(item) => (Input::Lists, item.data_type()),
+            other => (Input::Values, other),
+        }
+    }
+}
+
 /// The distinct values of every group.
 #[derive(Debug)]
 struct GroupValues {
+    input: Input,
+    /// The values' type.
     data_type: DataType,
     converter: RowConverter,
     /// Each distinct value once, in row format; a value's number is its index.
@@ -81,8 +102,11 @@ struct GroupValues {
 }
 
 impl GroupValues {
-    fn new(data_type: &DataType) -> Result<GroupValues> {
+    /// For an input of `input_type`.
+    fn new(input_type: &DataType) -> Result<GroupValues> {
+        let (input, data_type) = Input::of(input_type);
         Ok(GroupValues {
+            input,
             data_type: data_type.clone(),
             converter: RowConverter::new(vec![SortField::new(data_type.clone())])?,
             values: Vec::new(),
@@ -125,6 +149,34 @@ impl GroupValues {
             }
         }
         Ok(())
+    }
+
+    /// Adds the items of `lists` to the groups of their lists, for the lists `take` keeps (a
+    /// null list has no items).
+    fn add_lists(
+        &mut self,
+        lists: &ArrayRef,
+        group_of_list: impl Fn(usize) -> usize,
+        take: impl Fn(usize) -> bool,
+    ) -> Result<()> {
+        let lists = lists.as_list::<i32>();
+        let offsets = lists.value_offsets();
+        let first = offsets[0] as usize;
+        let items = lists.values().slice(first, offsets[lists.len()] as usize - first);
+        // Item i belongs to the list whose offsets bracket it.
+        let mut list_of_item = Vec::with_capacity(items.len());
+        for list in 0..lists.len() {
+            let length = (offsets[list + 1] - offsets[list]) as usize;
+            list_of_item.extend(std::iter::repeat_n(list, length));
+        }
+        self.add(
+            &items,
+            |item| group_of_list(list_of_item[item]),
+            |item| {
+                let list = list_of_item[item];
+                lists.is_valid(list) && take(list)
+            },
+        )
     }
 
     fn grow(&mut self, total_num_groups: usize) {
@@ -180,22 +232,17 @@ impl GroupsAccumulator for GroupValues {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups);
-        self.add(&values[0], |index| group_indices[index], |index| passes(opt_filter, index))
+        let group_of = |index: usize| group_indices[index];
+        let take = |index: usize| passes(opt_filter, index);
+        match self.input {
+            Input::Values => self.add(&values[0], group_of, take),
+            Input::Lists => self.add_lists(&values[0], group_of, take),
+        }
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.grow(total_num_groups);
-        let lists = values[0].as_list::<i32>();
-        let offsets = lists.value_offsets();
-        let first = offsets[0] as usize;
-        let items = lists.values().slice(first, offsets[lists.len()] as usize - first);
-        // Item i belongs to the list whose offsets bracket it; a null list's items, if any, are not values.
-        let mut list_of_item = Vec::with_capacity(items.len());
-        for list in 0..lists.len() {
-            let length = (offsets[list + 1] - offsets[list]) as usize;
-            list_of_item.extend(std::iter::repeat_n(list, length));
-        }
-        self.add(&items, |item| group_indices[list_of_item[item]], |item| lists.is_valid(list_of_item[item]))
+        self.add_lists(&values[0], |list| group_indices[list], |_| true)
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -206,10 +253,17 @@ impl GroupsAccumulator for GroupValues {
         Ok(vec![self.emit(emit_to)?])
     }
 
-    /// Each row's value as a list of one, for partial aggregation skipped on many groups.
+    /// Each row's value as a list of one (a list as itself), for partial aggregation skipped
+    /// on many groups.
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
         let values = &values[0];
         let kept: BooleanArray = (0..values.len()).map(|i| Some(values.is_valid(i) && passes(opt_filter, i))).collect();
+        if self.input == Input::Lists {
+            let lists = values.as_list::<i32>();
+            let field = Arc::new(Field::new_list_field(self.data_type.clone(), true));
+            let (offsets, items) = (lists.offsets().clone(), lists.values().clone());
+            return Ok(vec![Arc::new(ListArray::try_new(field, offsets, items, Some(kept.values().clone().into()))?)]);
+        }
         let items = datafusion::arrow::compute::filter(values, &kept)?;
         Ok(vec![self.lists(kept.values().iter().map(usize::from), items, kept.values().clone())?])
     }
@@ -297,6 +351,38 @@ mod tests {
         last.merge_batch(&rest, &[0, 0], 1).unwrap();
         last.merge_batch(&first, &[0], 1).unwrap();
         assert_eq!(lists(&last.evaluate(EmitTo::All).unwrap()), [Some(vec!["b".to_string(), "a".to_string()])]);
+    }
+
+    fn string_lists(lists: &[Option<Vec<Option<&str>>>]) -> ArrayRef {
+        let mut builder = datafusion::arrow::array::ListBuilder::new(datafusion::arrow::array::StringBuilder::new());
+        for list in lists {
+            match list {
+                Some(items) => {
+                    for item in items {
+                        builder.values().append_option(*item);
+                    }
+                    builder.append(true);
+                }
+                None => builder.append(false),
+            }
+        }
+        Arc::new(builder.finish())
+    }
+
+    #[test]
+    fn the_items_of_lists_are_the_values() {
+        let input =
+            string_lists(&[Some(vec![Some("b"), Some("a")]), None, Some(vec![Some("a"), None]), Some(vec![Some("c")])]);
+        let mut accumulator = GroupValues::new(input.data_type()).unwrap();
+        let filter = BooleanArray::from(vec![true, true, true, false]);
+        accumulator.update_batch(std::slice::from_ref(&input), &[0, 0, 1, 1], Some(&filter), 2).unwrap();
+        let values = accumulator.evaluate(EmitTo::All).unwrap();
+        assert_eq!(lists(&values), [Some(vec!["b".to_string(), "a".to_string()]), Some(vec!["a".to_string()])]);
+        // A list's state is itself, unless filtered out.
+        let state = accumulator.convert_to_state(&[input], Some(&filter)).unwrap();
+        let mut merged = GroupValues::new(&DataType::new_list(DataType::Utf8, true)).unwrap();
+        merged.merge_batch(&state, &[0, 0, 0, 0], 1).unwrap();
+        assert_eq!(lists(&merged.evaluate(EmitTo::All).unwrap()), [Some(vec!["b".to_string(), "a".to_string()])]);
     }
 
     #[test]

@@ -76,10 +76,8 @@ pub(crate) enum Finish {
     ZeroIfNull,
     /// VALUES: distinct values, sorted for determinism (ES|QL leaves the order open).
     SortValues,
-    /// VALUES over lists: the aggregated lists flattened, deduplicated and sorted.
-    FlattenValues,
-    /// COUNT_DISTINCT over lists: the distinct values of the aggregated lists, counted.
-    CountFlattened,
+    /// COUNT_DISTINCT kept as the distinct values: their number, 0 for none.
+    CountValues,
 }
 
 impl Finish {
@@ -88,10 +86,7 @@ impl Finish {
             Finish::None => aggregated,
             Finish::ZeroIfNull => f::coalesce(vec![cast(aggregated, DataType::Int64), lit(0i64)]),
             Finish::SortValues => sort_list(aggregated),
-            Finish::FlattenValues => sort_list(flatten_distinct(aggregated)),
-            Finish::CountFlattened => {
-                f::coalesce(vec![cast(nested::cardinality(flatten_distinct(aggregated)), DataType::Int64), lit(0i64)])
-            }
+            Finish::CountValues => f::coalesce(vec![cast(nested::cardinality(aggregated), DataType::Int64), lit(0i64)]),
         }
     }
 }
@@ -115,16 +110,13 @@ pub(crate) enum Combine {
     Sum,
     Min,
     Max,
-    /// Lists of distinct values, gathered into a list of lists.
+    /// Lists of distinct values, combined into the distinct values of them all.
     Lists,
 }
 
 /// One partial aggregate of an aggregation split over time slots.
 pub(crate) struct Part {
     pub aggregate: Expr,
-    /// Whether the slot's result is a list of lists, flattened to its distinct values before
-    /// combining.
-    pub flatten: bool,
     pub combine: Combine,
 }
 
@@ -147,11 +139,6 @@ impl Merge {
             ),
         }
     }
-}
-
-/// The distinct non-null values of a list of lists, as one list.
-pub(crate) fn flatten_distinct(lists: Expr) -> Expr {
-    nested::array_distinct(nested::array_compact(nested::flatten(lists)))
 }
 
 /// What an expression is translated against.
@@ -564,16 +551,12 @@ impl Scope<'_> {
             ("count", Some(arg)) => (agg::count(arg), Finish::None),
             ("count_distinct", Some(arg)) if list => {
                 let filter = not_null(&arg);
-                return self.build(agg::array_agg(arg), Some(&filter), Finish::CountFlattened, e.at);
+                return self.build(distinct_values(arg), Some(&filter), Finish::CountValues, e.at);
             }
             ("count_distinct", Some(arg)) => (agg::count_distinct(arg), Finish::None),
             ("values", Some(arg)) => {
                 let filter = not_null(&arg);
-                if list {
-                    return self.build(agg::array_agg(arg), Some(&filter), Finish::FlattenValues, e.at);
-                }
-                let aggregate = distinct_values(arg).filter(filter).build();
-                return Ok((aggregate.map_err(|err| self.datafusion_error(e.at, err))?, Finish::SortValues));
+                return self.build(distinct_values(arg), Some(&filter), Finish::SortValues, e.at);
             }
             ("min", Some(arg)) => (agg::min(if list { nested::array_min(arg) } else { arg }), Finish::None),
             ("max", Some(arg)) => (agg::max(if list { nested::array_max(arg) } else { arg }), Finish::None),
@@ -593,11 +576,11 @@ impl Scope<'_> {
     pub fn split_aggregate(&self, e: &ast::Expr, filter: Option<&Expr>) -> Result<(Vec<Part>, Merge), EsqlError> {
         let ExprKind::Call { name, args } = &e.kind else { unreachable!("called for aggregate calls") };
         let (aggregate, finish) = self.aggregate(e, filter)?;
-        let part = |aggregate, flatten, combine| Part { aggregate, flatten, combine };
+        let part = |aggregate, combine| Part { aggregate, combine };
         Ok(match (name.as_str(), finish) {
-            ("count", _) => (vec![part(aggregate, false, Combine::Sum)], Merge::Finish(Finish::ZeroIfNull)),
-            ("count_distinct", Finish::CountFlattened) => {
-                (vec![part(aggregate, true, Combine::Lists)], Merge::Finish(Finish::CountFlattened))
+            ("count", _) => (vec![part(aggregate, Combine::Sum)], Merge::Finish(Finish::ZeroIfNull)),
+            ("count_distinct", Finish::CountValues) => {
+                (vec![part(aggregate, Combine::Lists)], Merge::Finish(Finish::CountValues))
             }
             ("count_distinct", _) => {
                 let arg = self.expr(&args[0])?;
@@ -605,20 +588,17 @@ impl Scope<'_> {
                 let filter = filter.map_or(not_null.clone(), |f| f.clone().and(not_null));
                 let values = distinct_values(arg).filter(filter).build();
                 let values = values.map_err(|err| self.datafusion_error(e.at, err))?;
-                (vec![part(values, false, Combine::Lists)], Merge::Finish(Finish::CountFlattened))
+                (vec![part(values, Combine::Lists)], Merge::Finish(Finish::CountValues))
             }
-            ("values", Finish::FlattenValues) => {
-                (vec![part(aggregate, true, Combine::Lists)], Merge::Finish(Finish::FlattenValues))
-            }
-            ("values", _) => (vec![part(aggregate, false, Combine::Lists)], Merge::Finish(Finish::FlattenValues)),
-            ("min", _) => (vec![part(aggregate, false, Combine::Min)], Merge::Finish(Finish::None)),
-            ("max", _) => (vec![part(aggregate, false, Combine::Max)], Merge::Finish(Finish::None)),
-            ("sum", _) => (vec![part(aggregate, false, Combine::Sum)], Merge::Finish(Finish::None)),
+            ("values", _) => (vec![part(aggregate, Combine::Lists)], Merge::Finish(Finish::SortValues)),
+            ("min", _) => (vec![part(aggregate, Combine::Min)], Merge::Finish(Finish::None)),
+            ("max", _) => (vec![part(aggregate, Combine::Max)], Merge::Finish(Finish::None)),
+            ("sum", _) => (vec![part(aggregate, Combine::Sum)], Merge::Finish(Finish::None)),
             ("avg", _) => {
                 let arg = self.expr(&args[0])?;
                 let (sum, _) = self.build(agg::sum(arg.clone()), filter, Finish::None, e.at)?;
                 let (count, _) = self.build(agg::count(arg), filter, Finish::None, e.at)?;
-                (vec![part(sum, false, Combine::Sum), part(count, false, Combine::Sum)], Merge::Average)
+                (vec![part(sum, Combine::Sum), part(count, Combine::Sum)], Merge::Average)
             }
             _ => unreachable!("aggregate() accepts only these"),
         })

@@ -19,8 +19,9 @@ use datafusion::prelude::Expr;
 
 use crate::ast::{self, Command, CommandKind, ExprKind, NamePattern, SortKey};
 use crate::dissect::{DissectPattern, DissectUdf};
+use crate::distinct_values::distinct_values;
 use crate::error::{EsqlError, error_at};
-use crate::expr::{AGGREGATES, Combine, Merge, Scope, flatten_distinct, timestamp_type};
+use crate::expr::{AGGREGATES, Combine, Merge, Scope, timestamp_type};
 use crate::grok::{GrokPattern, GrokUdf};
 use crate::window::{LAST_RUN_COLUMN, NowBound, RUN_TIME_COLUMN, SLOT_COLUMN, Window};
 
@@ -620,7 +621,7 @@ impl<'q> Planner<'q> {
                     let name = format!("__esql_part{}", partials.len());
                     partials.push(part.aggregate.alias(&name));
                     of_output.push(split.parts.len());
-                    split.parts.push(SlotPart { name: name.clone(), flatten: part.flatten, combine: part.combine });
+                    split.parts.push(SlotPart { name: name.clone(), combine: part.combine });
                     names.push(name);
                 }
                 split.merges.push((call.at, names, merge));
@@ -635,10 +636,7 @@ impl<'q> Planner<'q> {
         // The slot, and the last run when rows carry it: rows of a group share both.
         groups.extend(self.carried().iter().map(|c| column(c)));
         let mut per_slot: Vec<Expr> = by.iter().map(|b| column(&b.name)).collect();
-        for part in &split.parts {
-            let value = column(&part.name);
-            per_slot.push(if part.flatten { flatten_distinct(value).alias(&part.name) } else { value });
-        }
+        per_slot.extend(split.parts.iter().map(|part| column(&part.name)));
         per_slot.extend(self.carried().iter().map(|c| column(c)));
         self.update(at, |b| b.aggregate(groups, partials)?.project(per_slot))?;
 
@@ -742,10 +740,7 @@ impl<'q> Planner<'q> {
                 Combine::Sum => agg::sum(value),
                 Combine::Min => agg::min(value),
                 Combine::Max => agg::max(value),
-                Combine::Lists => agg::array_agg(value.clone())
-                    .filter(value.is_not_null())
-                    .build()
-                    .map_err(|e| self.error(at, e.strip_backtrace()))?,
+                Combine::Lists => distinct_values(value),
             };
             combined.push(aggregate.alias(&part.name));
         }
@@ -791,8 +786,6 @@ impl SplitStats {
 /// One partial aggregate of a windowed STATS, per BY keys and slot.
 struct SlotPart {
     name: String,
-    /// Whether the slot's value is a list of lists, flattened to distinct values per slot.
-    flatten: bool,
     combine: Combine,
 }
 
