@@ -157,7 +157,8 @@ async fn run_detection(
     match &detection.logic {
         Logic::Query(query) => {
             let matched = store.matched(query)?;
-            let events = events_in_time_order(matched.batches(), window_field)?;
+            let keys = matched.keys()?;
+            let events = events_in_time_order(keys.batches(), window_field)?;
             // A run at t sees (t − lookback, t].
             let candidates: Vec<_> = events
                 .iter()
@@ -182,8 +183,9 @@ async fn run_detection(
         }
         Logic::NewTerms { query, fields, history_ms } => {
             let matched = store.matched(query)?;
-            let events = events_in_time_order(matched.batches(), window_field)?;
-            let keys = term_keys(matched.batches(), fields)?;
+            let decided_by = matched.keys()?;
+            let events = events_in_time_order(decided_by.batches(), window_field)?;
+            let keys = term_keys(decided_by.batches(), fields)?;
             let occurrences: Vec<_> = new_occurrences(&events, &keys, *history_ms, lookback)
                 .into_iter()
                 .filter(|(event, ..)| event.time >= baseline_end)

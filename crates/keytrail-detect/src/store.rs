@@ -4,9 +4,11 @@
 //! - for each KQL query (of `query` and `new_terms` rules; rules sharing a query share it),
 //!   the events it matches. Most queries name the actions they look at
 //!   (`event.action:(CreateUser or …)`), so each batch is indexed by action once and a query
-//!   is evaluated on the rows of its actions only. In memory stay the columns its rules decide
-//!   by (times, event id, new_terms fields); every column goes to a temporary Arrow file,
-//!   read back for the events that raise alerts ([`MatchedEvents`]);
+//!   is evaluated on the rows of its actions only. Every column goes to a temporary Arrow
+//!   file: a rule reads back the columns it decides by (times, event id, new_terms fields)
+//!   when it runs, and every field of the events that raise alerts ([`MatchedEvents`]). So
+//!   the matches of one rule at a time are in memory, not those of every rule for the whole
+//!   hunt;
 //! - for each ES|QL query, the events that pass the WHERE commands it starts with
 //!   ([`keytrail_esql::Query::leading_filter`]), with only the columns its plan reads, written
 //!   to an Arrow IPC file in the temporary folder, which its DataFusion plan then scans.
@@ -140,46 +142,71 @@ impl<Kept> Selection<Kept> {
     }
 }
 
-/// A KQL query's matched events on their way to the store: the columns its rules decide by,
-/// in memory (taken from the pool), and every column in a temporary file.
+/// A KQL query's matched events on their way to the store: every column, in a temporary
+/// file.
 struct Matched {
+    /// The first rule of the query, to name it.
+    origin: String,
     decided_by: Vec<usize>,
-    keys: Vec<RecordBatch>,
     file: RowsFile,
-    memory: MemoryReservation,
+    rows: usize,
 }
 
 impl Matched {
     fn keep(&mut self, rows: RecordBatch) -> Result<()> {
-        let keys = rows.project(&self.decided_by)?;
-        self.memory.try_grow(keys.get_array_memory_size()).map_err(|error| {
-            DataFusionError::ResourcesExhausted(format!(
-                "the events its query matches need more than the memory limit (--memory-limit): {}",
-                error.message()
-            ))
-        })?;
-        self.file.write(rows)?;
-        self.keys.push(keys);
-        Ok(())
+        self.rows += rows.num_rows();
+        self.file.write(rows)
     }
 }
 
 /// An event's fields, name and value, as its alert shows them.
 pub type EventFields = Vec<(String, Value)>;
 
-/// The events a KQL query matched: batch i of [`MatchedEvents::batches`] holds the columns
-/// its rules decide by, batch i of the file every column of the same rows.
+/// The events a KQL query matched, in a file: batch i of [`MatchedEvents::keys`] holds the
+/// columns its rules decide by, batch i of the file every column of the same rows.
 pub struct MatchedEvents {
-    keys: Vec<RecordBatch>,
+    decided_by: Vec<usize>,
     file: Arc<dyn SpillFile>,
+    origin: String,
+    runtime: Arc<RuntimeEnv>,
+}
+
+/// The columns a rule decides by, read back for its run, their memory taken from the pool
+/// while they are held.
+pub struct DecisionKeys {
+    batches: Vec<RecordBatch>,
     _memory: MemoryReservation,
 }
 
-impl MatchedEvents {
+impl DecisionKeys {
     /// `@timestamp`, the rules' timestamp fields, `event.id` and the new_terms fields of the
     /// rules of the query (those the table has).
     pub fn batches(&self) -> &[RecordBatch] {
-        &self.keys
+        &self.batches
+    }
+}
+
+impl MatchedEvents {
+    /// The columns the query's rules decide by, batch by batch as the file holds them.
+    pub fn keys(&self) -> Result<DecisionKeys> {
+        let memory = MemoryConsumer::new(format!("hunt: the events {} matches", self.origin))
+            .register(&self.runtime.memory_pool);
+        let file = BufReader::new(std::fs::File::open(local_path(&self.file)?)?);
+        let mut batches = Vec::new();
+        for batch in FileReader::try_new(file, Some(self.decided_by.clone()))? {
+            // A projected batch's arrays are slices of the whole batch as read: copied, the
+            // columns not decided by are let go.
+            let batch = batch?;
+            let batch = take_record_batch(&batch, &UInt32Array::from_iter_values(0..batch.num_rows() as u32))?;
+            memory.try_grow(batch.get_array_memory_size()).map_err(|error| {
+                DataFusionError::ResourcesExhausted(format!(
+                    "the events its query matches need more than the memory limit (--memory-limit): {}",
+                    error.message()
+                ))
+            })?;
+            batches.push(batch);
+        }
+        Ok(DecisionKeys { batches, _memory: memory })
     }
 
     /// Every field of the events at (batch, row), for their alerts: the file is read once,
@@ -352,9 +379,9 @@ impl EventStore {
                             let filter = RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))?;
                             let what = format!("the events {} matches", detection.origin);
                             let file = RowsFile::create(&schema, None, &runtime, &what)?;
-                            let memory = MemoryConsumer::new(format!("hunt: {what}")).register(&runtime.memory_pool);
                             let decided_by = decided_by[query.text()].iter().copied().collect();
-                            Ok((filter, Matched { decided_by, keys: Vec::new(), file, memory }))
+                            let origin = detection.origin.clone();
+                            Ok((filter, Matched { origin, decided_by, file, rows: 0 }))
                         }))
                     });
                 }
@@ -409,13 +436,13 @@ impl EventStore {
             }
         }
 
-        let kept: usize =
-            matchers.values().flat_map(|m| m.filter.iter().flat_map(|(_, m)| &m.keys)).map(RecordBatch::num_rows).sum();
+        let kept: usize = matchers.values().flat_map(|m| m.filter.iter().map(|(_, m)| m.rows)).sum();
         tracing::debug!("{} KQL queries kept {kept} matched events", matchers.len());
         for (text, matcher) in matchers {
             let matched = matcher.filter.and_then(|(_, matched)| {
-                let file = matched.file.finish().map_err(Arc::new)?;
-                Ok(MatchedEvents { keys: matched.keys, file, _memory: matched.memory })
+                let Matched { origin, decided_by, file, .. } = matched;
+                let file = file.finish().map_err(Arc::new)?;
+                Ok(MatchedEvents { decided_by, file, origin, runtime: runtime.clone() })
             });
             store.matched.insert(text, matched);
         }
