@@ -277,6 +277,7 @@ impl Iterator for Pieces {
         };
         match shape {
             Shape::Lines { .. } => self.next_lines(),
+            // A stream is never `Whole` ([`shape_of`]): anything not NDJSON is documents.
             Shape::Documents { .. } | Shape::Whole => self.next_documents(),
         }
     }

@@ -35,7 +35,7 @@ impl Default for ReadOptions {
 /// What one read is given: an object's bytes, or a piece of a streamed object's text.
 pub(crate) struct Text<'a> {
     pub object: &'a SourceObject,
-    /// Raw bytes for [`Shape::Whole`]; inflated whole lines for [`Shape::Lines`].
+    /// Raw bytes for [`Shape::Whole`]; for a piece of a stream, its inflated text.
     pub bytes: &'a [u8],
     pub shape: Shape,
     /// Whether the object has had errors already, in another piece: it is counted once.

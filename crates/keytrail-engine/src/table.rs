@@ -207,17 +207,15 @@ impl Scan {
                         let sources = scan.sources.clone();
                         let max_record_bytes = scan.options.max_record_bytes;
                         async move {
-                            let object = match next {
-                                Ok(object) => object,
-                                Err(unlisted) => return futures::stream::iter([Fetched::Unlisted(unlisted)]).boxed(),
+                            let fetched = match next {
+                                Ok(object) => match sources.fetch(&object).await {
+                                    Ok(Body::Stream(reader)) => return pieces(object, reader, max_record_bytes),
+                                    Ok(Body::Bytes(bytes)) => Fetched::Object(object, Ok(bytes)),
+                                    Err(error) => Fetched::Object(object, Err(error)),
+                                },
+                                Err(unlisted) => Fetched::Unlisted(unlisted),
                             };
-                            match sources.fetch(&object).await {
-                                Ok(Body::Bytes(bytes)) => {
-                                    futures::stream::iter([Fetched::Object(object, Ok(bytes))]).boxed()
-                                }
-                                Ok(Body::Stream(reader)) => pieces(object, reader, max_record_bytes),
-                                Err(error) => futures::stream::iter([Fetched::Object(object, Err(error))]).boxed(),
-                            }
+                            futures::stream::iter([fetched]).boxed()
                         }
                     })
                     .buffered(concurrency)

@@ -6,9 +6,8 @@
 //! files and pruning whole days outside the requested [`TimeRange`] before any object is
 //! opened. Folders and S3 prefixes are walked while their objects are read (S3 folders listed
 //! ahead, in parallel), so memory does not grow with the number of objects and reading starts
-//! at once. Fetching returns the
-//! object's raw bytes, or for stdin a reader, as a pipe may carry more than memory holds;
-//! decompression and parsing are the decoder's job.
+//! at once. Fetching returns the object's raw bytes, or for stdin a reader, as a pipe may
+//! carry more than memory holds; decompression and parsing are the decoder's job.
 
 mod layout;
 mod local;
