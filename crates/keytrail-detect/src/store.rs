@@ -402,7 +402,8 @@ impl EventStore {
             events: 0,
             untimed: 0,
         };
-        let mut stream = frame.execute_stream().await?;
+        let plan = frame.create_physical_plan().await?;
+        let mut stream = keytrail_engine::execute_counted(plan, context.task_ctx())?;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             let times = batch.column(time_index).as_primitive::<TimestampMillisecondType>();

@@ -3,8 +3,9 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
-use keytrail_enrich::{AsnDatabase, GeoDatabase, IntelSet};
+use keytrail_enrich::{AsnDatabase, EnrichError, GeoDatabase, IntelSet};
 
 use crate::event::{EcsEvent, Value};
 use crate::schema::Col;
@@ -15,6 +16,29 @@ pub struct Enrichment {
     pub asn: Option<AsnDatabase>,
     pub geo: Option<GeoDatabase>,
     pub intel: Option<IntelSet>,
+}
+
+/// Where the databases of an [`Enrichment`] are: what a worker of a distributed read opens,
+/// on its own machine, to enrich as the coordinator would.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct EnrichmentFiles {
+    pub asn: Option<PathBuf>,
+    pub geo: Option<PathBuf>,
+    /// The folder of known-bad lists (`keytrail intel add`).
+    pub intel: Option<PathBuf>,
+}
+
+impl EnrichmentFiles {
+    /// The databases; errors name the file.
+    pub fn open(&self) -> Result<Enrichment, EnrichError> {
+        let asn = self.asn.as_deref().map(AsnDatabase::open).transpose()?;
+        let geo = self.geo.as_deref().map(GeoDatabase::open).transpose()?;
+        let intel = match &self.intel {
+            Some(dir) => Some(IntelSet::load(dir)?).filter(|set| !set.is_empty()),
+            None => None,
+        };
+        Ok(Enrichment { asn, geo, intel })
+    }
 }
 
 impl Enrichment {

@@ -31,7 +31,7 @@ mod secrets;
 mod table;
 
 pub use builder::BatchBuilder;
-pub use enrich::Enrichment;
+pub use enrich::{Enrichment, EnrichmentFiles};
 pub use event::{EcsEvent, Value};
 pub use flattened::FlattenedPath;
 pub use normalize::parse_time;

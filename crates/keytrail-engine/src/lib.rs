@@ -13,10 +13,18 @@
 //! columns are computed from. Columns that read inside the flattened JSON objects exist
 //! only when a query names them ([`names_in_query`]). What cannot be read is counted in a
 //! shared [`ReadReport`] instead of failing the query, unless `strict` is set.
+//!
+//! The scan is a plan node of its own, [`CloudTrailScanExec`], which datafusion-distributed
+//! can run on workers (keytrail-cluster encodes it): the coordinator keeps the walk of the
+//! sources and streams object names to the workers, which read them and report their counts
+//! as plan metrics; [`execute_counted`] adds those to the session's report.
 
+mod counted;
+mod exec;
 mod memory;
 mod pushdown;
 mod read;
+mod remote;
 mod report;
 mod table;
 
@@ -24,13 +32,17 @@ use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
 use datafusion::error::Result;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::{SessionConfig, SessionContext};
-use keytrail_ecs::{Enrichment, TableSchema};
+use keytrail_ecs::{Enrichment, EnrichmentFiles, TableSchema};
 use keytrail_source::Sources;
 
+pub use counted::{CountedEventsExec, CountedProto};
+pub use exec::{CloudTrailScanExec, ObjectFeed, ObjectUnit, S3Unit, ScanProto, UnlistedUnit, object_unit};
 pub use memory::{MemoryOptions, default_limit};
 pub use pushdown::time_range;
 pub use read::ReadOptions;
+pub use remote::{collect_counted, execute_counted};
 pub use report::{ReadError, ReadReport};
 pub use table::CloudTrailTable;
 
@@ -59,13 +71,14 @@ pub fn names_in_query(query: &str) -> Vec<&str> {
 pub fn session(
     sources: Sources,
     enrichment: Arc<Enrichment>,
+    enrichment_files: EnrichmentFiles,
     schema: TableSchema,
     options: ReadOptions,
     report: Arc<ReadReport>,
     memory: &MemoryOptions,
 ) -> Result<SessionContext> {
-    let table = CloudTrailTable::new(sources, enrichment, schema, options, report);
-    session_over(Arc::new(table), SessionConfig::new(), memory)
+    let table = CloudTrailTable::new(sources, enrichment, enrichment_files, schema, options, report.clone());
+    session_over(Arc::new(table), SessionConfig::new(), memory, report)
 }
 
 /// A DataFusion session with `table` as the `cloudtrail` table (the raw logs' table, or
@@ -74,8 +87,28 @@ pub fn session_over(
     table: Arc<dyn TableProvider>,
     config: SessionConfig,
     memory: &MemoryOptions,
+    report: Arc<ReadReport>,
 ) -> Result<SessionContext> {
-    let context = SessionContext::new_with_config_rt(config.with_information_schema(true), memory.runtime()?);
+    session_with(table, state_builder(config, memory, report)?)
+}
+
+/// The session state every reading command starts from: `config`, with the information
+/// schema, on a runtime bounded by `memory`, and `report` (the table's) for
+/// [`execute_counted`] to add the workers' counts to. A cluster adds its planner to it.
+pub fn state_builder(
+    config: SessionConfig,
+    memory: &MemoryOptions,
+    report: Arc<ReadReport>,
+) -> Result<SessionStateBuilder> {
+    Ok(SessionStateBuilder::new()
+        .with_config(config.with_information_schema(true).with_extension(report))
+        .with_runtime_env(memory.runtime()?)
+        .with_default_features())
+}
+
+/// A session of `state` with `table` as the `cloudtrail` table.
+pub fn session_with(table: Arc<dyn TableProvider>, state: SessionStateBuilder) -> Result<SessionContext> {
+    let context = SessionContext::new_with_state(state.build());
     context.register_table(TABLE_NAME, table)?;
     Ok(context)
 }

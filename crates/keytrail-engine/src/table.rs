@@ -1,7 +1,9 @@
 //! The `cloudtrail` table: a DataFusion [`TableProvider`] whose scan reads the sources in
 //! parallel partitions, each taking the next object (a local file it reads itself, or one
 //! fetched ahead from a shared queue), so memory stays flat however much is read. Folders are
-//! walked as the partitions ask for files, so reading starts at once.
+//! walked as the partitions ask for files, so reading starts at once. On a worker of a
+//! cluster, a partition's objects come from the coordinator's walk instead
+//! ([`crate::exec`]).
 
 use std::fmt;
 use std::fs::File;
@@ -16,18 +18,19 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableType;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::TableProviderFilterPushDown;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use keytrail_decode::{DecodeError, Piece, Pieces};
-use keytrail_ecs::{BatchBuilder, Enrichment, TableSchema};
+use keytrail_ecs::{BatchBuilder, Enrichment, EnrichmentFiles, TableSchema};
 use keytrail_source::{Body, Objects, SourceError, SourceObject, Sources, TimeRange, Unlisted};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::exec::CloudTrailScanExec;
 use crate::pushdown;
 use crate::read::{ObjectReader, ReadOptions, Text, stream_damage};
 use crate::report::{ReadError, ReadReport};
@@ -39,6 +42,7 @@ const BATCH_ROWS: usize = 8192;
 pub struct CloudTrailTable {
     sources: Sources,
     enrichment: Arc<Enrichment>,
+    enrichment_files: EnrichmentFiles,
     schema: TableSchema,
     options: ReadOptions,
     report: Arc<ReadReport>,
@@ -51,14 +55,17 @@ impl fmt::Debug for CloudTrailTable {
 }
 
 impl CloudTrailTable {
+    /// The events of `sources`, enriched with `enrichment`, which a worker of a distributed
+    /// read opens from `enrichment_files`.
     pub fn new(
         sources: Sources,
         enrichment: Arc<Enrichment>,
+        enrichment_files: EnrichmentFiles,
         schema: TableSchema,
         options: ReadOptions,
         report: Arc<ReadReport>,
     ) -> CloudTrailTable {
-        CloudTrailTable { sources, enrichment, schema, options, report }
+        CloudTrailTable { sources, enrichment, enrichment_files, schema, options, report }
     }
 }
 
@@ -87,7 +94,9 @@ impl TableProvider for CloudTrailTable {
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
-        limit: Option<usize>,
+        // Not honoured: DataFusion keeps the limit above the scan, which stops reading once
+        // it has its rows.
+        _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // Bounds on @timestamp in the query narrow the read like --since/--until.
         let range = filters.iter().filter_map(pushdown::time_range).fold(self.options.time_range, TimeRange::intersect);
@@ -98,26 +107,21 @@ impl TableProvider for CloudTrailTable {
             Some(columns) => Arc::new(self.schema.arrow().project(columns)?),
             None => self.schema.arrow().clone(),
         };
-        let scan = Arc::new(Scan {
-            enrichment: self.enrichment.clone(),
-            schema: self.schema.clone(),
-            projection: projection.cloned(),
-            options,
-            report: self.report.clone(),
-            local: sources.all_local(),
-            walk: Mutex::new(Walk { objects: sources.objects(), found: 0 }),
+        let scan = Scan::new(
             sources,
-            queue: OnceLock::new(),
-        });
-        let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
-            .map(|_| Arc::new(ScanPartition { scan: scan.clone(), schema: projected.clone() }) as _)
-            .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(projected, streams, None, [], false, limit)?))
+            self.enrichment.clone(),
+            self.enrichment_files.clone(),
+            self.schema.clone(),
+            projection.cloned(),
+            options,
+            self.report.clone(),
+        );
+        Ok(Arc::new(CloudTrailScanExec::new(Arc::new(scan), projected, partitions)))
     }
 }
 
 /// What the fetcher hands to the partitions.
-enum Fetched {
+pub(crate) enum Fetched {
     /// An object and its bytes, or why there are none.
     Object(SourceObject, Result<Vec<u8>, SourceError>),
     /// A piece of a streamed object (stdin), or what went wrong cutting it.
@@ -128,7 +132,7 @@ enum Fetched {
 }
 
 /// A streamed object, shared by its pieces, which several partitions may read at once.
-struct Streamed {
+pub(crate) struct Streamed {
     object: SourceObject,
     errors_seen: AtomicBool,
 }
@@ -143,13 +147,14 @@ struct Walk {
 }
 
 /// One execution of the table's scan, shared by its partitions.
-struct Scan {
-    sources: Sources,
-    enrichment: Arc<Enrichment>,
-    schema: TableSchema,
-    projection: Option<Vec<usize>>,
-    options: ReadOptions,
-    report: Arc<ReadReport>,
+pub(crate) struct Scan {
+    pub(crate) sources: Sources,
+    pub(crate) enrichment: Arc<Enrichment>,
+    pub(crate) enrichment_files: EnrichmentFiles,
+    pub(crate) schema: TableSchema,
+    pub(crate) projection: Option<Vec<usize>>,
+    pub(crate) options: ReadOptions,
+    pub(crate) report: Arc<ReadReport>,
     /// When every object is a local file, each partition reads the next one itself: the
     /// files are small, and handing each one to another thread cost more than reading it.
     local: bool,
@@ -159,15 +164,50 @@ struct Scan {
     queue: OnceLock<Mutex<mpsc::Receiver<Fetched>>>,
 }
 
+impl fmt::Debug for Scan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scan").field("sources", &self.sources).field("projection", &self.projection).finish()
+    }
+}
+
+/// The objects of a partition that a worker reads: fetched as the coordinator's walk hands
+/// them out, or what stopped the feed (the coordinator gone, say).
+pub(crate) type FedObjects = BoxStream<'static, Result<Fetched>>;
+
 /// What one partition keeps from batch to batch.
 struct PartitionState {
     builder: BatchBuilder,
     reader: ObjectReader,
     /// The bytes of the local file being read, the buffer reused from file to file.
     file: Vec<u8>,
+    /// On a worker, where its objects come from; otherwise the scan's own walk.
+    fed: Option<FedObjects>,
 }
 
 impl Scan {
+    pub(crate) fn new(
+        sources: Sources,
+        enrichment: Arc<Enrichment>,
+        enrichment_files: EnrichmentFiles,
+        schema: TableSchema,
+        projection: Option<Vec<usize>>,
+        options: ReadOptions,
+        report: Arc<ReadReport>,
+    ) -> Scan {
+        Scan {
+            enrichment,
+            enrichment_files,
+            schema,
+            projection,
+            options,
+            report,
+            local: sources.all_local(),
+            walk: Mutex::new(Walk { objects: sources.objects(), found: 0 }),
+            sources,
+            queue: OnceLock::new(),
+        }
+    }
+
     /// How many fetches run at once: S3 needs many in flight to hide latency; stdin only
     /// needs to stay ahead of the decoder.
     fn fetch_concurrency(&self) -> usize {
@@ -176,7 +216,7 @@ impl Scan {
 
     /// The next object of the walk, counted as found; the report learns the total when the
     /// walk ends (the largest of the scans', when a query scans the table more than once).
-    async fn next_object(&self) -> Option<Result<SourceObject, Unlisted>> {
+    pub(crate) async fn next_object(&self) -> Option<Result<SourceObject, Unlisted>> {
         let mut walk = self.walk.lock().await;
         let next = walk.objects.next().await;
         match &next {
@@ -233,9 +273,12 @@ impl Scan {
 
     /// Reads objects into one batch of about [`BATCH_ROWS`] rows; `None` when nothing is left.
     async fn next_batch(self: &Arc<Self>, state: &mut PartitionState) -> Result<Option<RecordBatch>> {
-        let PartitionState { builder, reader, file } = state;
+        let PartitionState { builder, reader, file, fed } = state;
         while builder.rows() < BATCH_ROWS {
-            let next = if self.local {
+            let next = if let Some(fed) = fed {
+                let Some(fetched) = fed.next().await else { break };
+                fetched?
+            } else if self.local {
                 let Some(next) = self.next_object().await else { break };
                 // Blocking, but brief: partitions are as many as cores, and each one does
                 // nothing else while it waits.
@@ -341,27 +384,18 @@ fn read_file(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
     Ok(())
 }
 
-struct ScanPartition {
-    scan: Arc<Scan>,
-    schema: SchemaRef,
-}
-
-impl fmt::Debug for ScanPartition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ScanPartition")
-    }
-}
-
-impl PartitionStream for ScanPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let scan = self.scan.clone();
+impl Scan {
+    /// The batches of one partition: its objects taken from the scan's walk, or on a worker
+    /// from `fed`.
+    pub(crate) fn partition_stream(
+        self: &Arc<Self>,
+        schema: SchemaRef,
+        fed: Option<FedObjects>,
+    ) -> SendableRecordBatchStream {
+        let scan = self.clone();
         let builder = BatchBuilder::new(&scan.schema, scan.projection.as_deref());
         let reader = ObjectReader::new(&builder, &scan.options);
-        let state = PartitionState { builder, reader, file: Vec::new() };
+        let state = PartitionState { builder, reader, file: Vec::new(), fed };
         let batches = futures::stream::unfold((scan, state, false), |(scan, mut state, done)| async move {
             if done {
                 return None;
@@ -372,6 +406,6 @@ impl PartitionStream for ScanPartition {
                 Err(e) => Some((Err(e), (scan, state, true))),
             }
         });
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
+        Box::pin(RecordBatchStreamAdapter::new(schema, batches))
     }
 }

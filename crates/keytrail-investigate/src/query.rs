@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 
 /// The rows of `sql`, each read as a `T`.
 pub(crate) async fn rows<T: DeserializeOwned>(context: &SessionContext, sql: &str) -> Result<Vec<T>> {
-    let batches = context.sql(sql).await?.collect().await?;
+    let frame = context.sql(sql).await?;
+    let task = Arc::new(frame.task_ctx());
+    let batches = keytrail_engine::collect_counted(frame.create_physical_plan().await?, task).await?;
     let mut json = Vec::new();
     let mut writer = ArrayWriter::new(&mut json);
     for batch in &batches {
@@ -59,6 +61,6 @@ pub(crate) async fn materialize(frame: DataFrame) -> Result<MemTable> {
     let task = Arc::new(frame.task_ctx());
     let plan = frame.create_physical_plan().await?;
     let schema = plan.schema();
-    let batches = datafusion::physical_plan::collect(plan, task).await?;
+    let batches = keytrail_engine::collect_counted(plan, task).await?;
     MemTable::try_new(schema, vec![batches])
 }

@@ -42,6 +42,7 @@ async fn run(events: &str, subject: &Subject) -> Report {
     let context = session(
         sources,
         networks(),
+        keytrail_ecs::EnrichmentFiles::default(),
         keytrail_investigate::table_schema(),
         ReadOptions::default(),
         read.clone(),

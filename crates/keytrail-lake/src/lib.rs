@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use commits::{Commit, ObjectRecord};
 pub use ingest::{NewObjects, identify};
-pub use table::{LakeTable, session};
+pub use table::{LakeTable, functions, session, session_config};
 pub use writer::{PartitionWriters, Partitioning, row_group_budget};
 
 /// The lake's description, `_keytrail/lake.json`.

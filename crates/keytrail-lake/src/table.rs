@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StringArray, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
@@ -25,7 +25,7 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 use datafusion::datasource::memory::DataSourceExec;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::provider_as_source;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::SessionState;
 use datafusion::logical_expr::expr_rewriter::unnormalize_col;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{
@@ -33,12 +33,10 @@ use datafusion::logical_expr::{
     TableProviderFilterPushDown, Volatility,
 };
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::{SessionConfig, SessionContext, ident, lit};
-use futures::StreamExt;
 use keytrail_ecs::{FlattenedPath, SCHEMA, TableSchema};
-use keytrail_engine::{MemoryOptions, ReadReport};
+use keytrail_engine::{CountedEventsExec, MemoryOptions, ReadReport};
 use keytrail_source::TimeRange;
 
 use crate::Lake;
@@ -55,13 +53,17 @@ pub fn session(
     report: Arc<ReadReport>,
     memory: &MemoryOptions,
 ) -> Result<SessionContext> {
-    let table = LakeTable::new(lake, schema, time_range, report)?;
-    // Filters run inside the Parquet reader, on the columns they need, before the other
-    // columns of a row are decoded.
+    let table = LakeTable::new(lake, schema, time_range, report.clone())?;
+    keytrail_engine::session_over(Arc::new(table), session_config(), memory, report)
+}
+
+/// The settings a lake is read with. Filters run inside the Parquet reader, on the columns
+/// they need, before the other columns of a row are decoded.
+pub fn session_config() -> SessionConfig {
     let mut config = SessionConfig::new();
     config.options_mut().execution.parquet.pushdown_filters = true;
     config.options_mut().execution.parquet.reorder_filters = true;
-    keytrail_engine::session_over(Arc::new(table), config, memory)
+    config
 }
 
 /// The lake's events as the `cloudtrail` table.
@@ -172,22 +174,15 @@ impl TableProvider for LakeTable {
         if limit.is_some() {
             plan = plan.limit(0, limit)?;
         }
-        let plan = state.create_physical_plan(&plan.build()?).await?;
+        // Planned here without the session's query planner: on a cluster that planner splits
+        // whole queries into stages, and this is only the table's part of one.
+        let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("a lake is read in a DataFusion session");
+        };
+        let logical = state.optimize(&plan.build()?)?;
+        let plan = DefaultPhysicalPlanner::default().create_physical_plan(&logical, state).await?;
         self.count_files(&plan)?;
-
-        let schema = Arc::new(self.schema.arrow().project(&columns)?);
-        let partitions = plan.properties().partitioning.partition_count();
-        let streams: Vec<Arc<dyn PartitionStream>> = (0..partitions)
-            .map(|partition| {
-                Arc::new(CountedPartition {
-                    plan: plan.clone(),
-                    partition,
-                    schema: schema.clone(),
-                    report: self.report.clone(),
-                }) as _
-            })
-            .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(schema, streams, None, [], false, None)?))
+        Ok(Arc::new(CountedEventsExec::new(plan, self.schema.clone(), columns, self.report.clone())?))
     }
 }
 
@@ -217,44 +212,9 @@ impl LakeTable {
     }
 }
 
-/// One partition of the lake's plan, its rows counted as the events read, its batches given the
-/// table's own schema (column descriptions included).
-struct CountedPartition {
-    plan: Arc<dyn ExecutionPlan>,
-    partition: usize,
-    schema: SchemaRef,
-    report: Arc<ReadReport>,
-}
-
-impl fmt::Debug for CountedPartition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CountedPartition")
-    }
-}
-
-impl PartitionStream for CountedPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let schema = self.schema.clone();
-        let report = self.report.clone();
-        let batches = match self.plan.execute(self.partition, ctx) {
-            Ok(stream) => stream
-                .map(move |batch| {
-                    let batch = batch?;
-                    // With no column (count(*)), the row count is all a batch says.
-                    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-                    let batch = RecordBatch::try_new_with_options(schema.clone(), batch.columns().to_vec(), &options)?;
-                    report.events.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                    Ok(batch)
-                })
-                .boxed(),
-            Err(e) => futures::stream::once(async { Err(e) }).boxed(),
-        };
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
-    }
+/// The functions a lake's plan calls: a worker of a distributed read needs them registered.
+pub fn functions() -> Vec<Arc<ScalarUDF>> {
+    vec![Arc::new(ScalarUDF::new_from_impl(PathInObject::default()))]
 }
 
 /// `path_in_object(json, column)`: the value the flattened column `column` (e.g.

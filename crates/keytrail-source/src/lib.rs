@@ -139,6 +139,10 @@ pub struct Sources {
     inputs: Arc<Vec<Input>>,
     time_range: TimeRange,
     s3: Option<s3::S3Reader>,
+    /// How S3 was reached, so that a worker of a distributed read reaches it the same way.
+    aws: AwsOptions,
+    /// A worker's reader, made when it is first sent an S3 object.
+    s3_on_demand: Arc<tokio::sync::OnceCell<s3::S3Reader>>,
 }
 
 impl fmt::Debug for Sources {
@@ -177,12 +181,47 @@ impl Sources {
                 resolved.push(if local::is_folder(&path)? { Input::Folder(path) } else { Input::File(path) });
             }
         }
-        Ok(Sources { inputs: Arc::new(resolved), time_range: options.time_range, s3: s3_reader })
+        Ok(Sources {
+            inputs: Arc::new(resolved),
+            time_range: options.time_range,
+            s3: s3_reader,
+            aws: options.aws.clone(),
+            s3_on_demand: Arc::default(),
+        })
     }
 
     /// Sources made of a known list of objects (tests, and callers that did their own discovery).
     pub fn from_objects(objects: Vec<SourceObject>) -> Sources {
-        Sources { inputs: Arc::new(vec![Input::Listed(objects)]), time_range: TimeRange::default(), s3: None }
+        Sources {
+            inputs: Arc::new(vec![Input::Listed(objects)]),
+            time_range: TimeRange::default(),
+            s3: None,
+            aws: AwsOptions::default(),
+            s3_on_demand: Arc::default(),
+        }
+    }
+
+    /// No inputs, only the means to fetch objects another process found (local files, or S3
+    /// objects reached through `aws`, with this process's credentials): what a worker of a
+    /// distributed read needs.
+    pub fn for_worker(aws: AwsOptions) -> Sources {
+        Sources {
+            inputs: Arc::new(Vec::new()),
+            time_range: TimeRange::default(),
+            s3: None,
+            aws,
+            s3_on_demand: Arc::default(),
+        }
+    }
+
+    /// How these sources reach AWS.
+    pub fn aws(&self) -> &AwsOptions {
+        &self.aws
+    }
+
+    /// Whether standard input is among the inputs.
+    pub fn reads_stdin(&self) -> bool {
+        self.inputs.iter().any(|input| matches!(input, Input::Stdin))
     }
 
     /// These objects of the same sources (which can still fetch them from S3), in this order.
@@ -240,7 +279,10 @@ impl Sources {
             }
             SourceObject::Stdin => Ok(Body::Stream(Box::new(std::io::stdin()))),
             SourceObject::S3 { bucket, key, .. } => {
-                let reader = self.s3.as_ref().expect("S3 objects are only discovered with a reader");
+                let reader = match &self.s3 {
+                    Some(reader) => reader,
+                    None => self.s3_on_demand.get_or_init(|| s3::S3Reader::new(&self.aws)).await,
+                };
                 reader.get(bucket, key).await.map(Body::Bytes)
             }
         }

@@ -77,6 +77,25 @@ pub enum Command {
     /// Manage the IP-to-AS database.
     #[command(subcommand)]
     Asn(AsnCommand),
+    /// Serve as a worker of a cluster: `query`, `hunt` and `investigate --workers` run their plans' reads, filters and partial aggregations here.
+    #[command(after_help = format!(
+        "Every worker must see the inputs at the coordinator's paths (a shared folder, or the same S3 bucket with its own credentials) and the enrichment data at the coordinator's paths (docs/distributed.md).\n{}",
+        exit::help(None)
+    ))]
+    Worker(WorkerArgs),
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// Address to listen on, e.g. 0.0.0.0:50051; port 0 takes a free port (printed on stdout).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Memory the worker's queries may hold together; past it they spill, or stop with an error. Default: half of the machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Folder for spill files (default: the system's).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
 }
 
 /// Where events come from and how they are read.
@@ -115,8 +134,15 @@ pub struct ReadArgs {
     /// Folder for spill files and a hunt's temporary files (default: the system's, e.g. $TMPDIR).
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
+    /// Run the reads, filters and partial aggregations on these workers (`keytrail worker`), HOST:PORT separated by commas.
+    #[arg(long, value_name = "HOST:PORT,...", env = "KEYTRAIL_WORKERS", value_parser = parse_workers)]
+    pub workers: Option<keytrail_cluster::Workers>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+fn parse_workers(text: &str) -> Result<keytrail_cluster::Workers, String> {
+    keytrail_cluster::Workers::parse(text)
 }
 
 /// How to reach AWS: s3:// inputs, and the IAM and STS calls of `contain`. Unset, the SDK's

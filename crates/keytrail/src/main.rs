@@ -15,13 +15,15 @@
 //!        │
 //!  keytrail-lake     the same events once ingested into Parquet (incremental), and the
 //!        │           `cloudtrail` table read back from there, pruned by date and statistics
+//!  keytrail-cluster  the same plans on workers (datafusion-distributed): `keytrail worker`,
+//!        │           `--workers`
 //!  keytrail-rules    Elastic detection-rules TOML → detections; their queries compiled by
 //!        │           keytrail-kql (KQL → expressions) and keytrail-esql (ES|QL → plans)
 //!  keytrail-detect   detections run on Elastic's schedule over events read once → alerts
 //!  keytrail-investigate  one key, user or address: its calls, derived sessions, persistence
 //!  keytrail-contain  a stolen key's containment plan; --apply with the AWS SDK, audited, undoable
 //!        │
-//!  keytrail (here)   commands: query, schema, convert, ingest, hunt, rules, investigate, contain, simulate, asn
+//!  keytrail (here)   commands: query, schema, convert, ingest, hunt, rules, investigate, contain, simulate, asn, worker
 //! ```
 //!
 //! Exit status: one scheme for every command, in [`exit`].

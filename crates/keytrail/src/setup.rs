@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use keytrail_ecs::{Enrichment, TableSchema};
-use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport};
-use keytrail_enrich::{AsnDatabase, GeoDatabase, default_asn_index_path};
-use keytrail_lake::Lake;
+use datafusion::catalog::TableProvider;
+use datafusion::prelude::SessionConfig;
+use keytrail_ecs::{Enrichment, EnrichmentFiles, TableSchema};
+use keytrail_engine::{CloudTrailTable, MemoryOptions, ReadOptions, ReadReport};
+use keytrail_enrich::default_asn_index_path;
+use keytrail_lake::{Lake, LakeTable};
 use keytrail_source::{DiscoverOptions, Sources, TimeRange};
 use tracing_subscriber::EnvFilter;
 
@@ -55,6 +57,8 @@ pub enum Events {
     Logs {
         sources: Sources,
         enrichment: Arc<Enrichment>,
+        /// Where `enrichment` comes from: workers open the same files.
+        enrichment_source: EnrichmentFiles,
         /// The IP data `enrichment` holds, for the record ([`describe_enrichment`]).
         enrichment_files: Vec<String>,
     },
@@ -70,6 +74,8 @@ pub struct Reading {
     pub options: ReadOptions,
     pub memory: MemoryOptions,
     pub report: Arc<ReadReport>,
+    /// Where plans run, when not only here.
+    workers: Option<keytrail_cluster::Workers>,
 }
 
 impl Reading {
@@ -95,8 +101,14 @@ impl Reading {
             None => {
                 let discover = DiscoverOptions { time_range, aws: args.aws.options() };
                 let sources = Sources::discover(&args.paths, &discover).await?;
-                let (enrichment, enrichment_files) = open_enrichment(args.asn_db.as_deref(), args.geo_db.as_deref())?;
-                Events::Logs { sources, enrichment: Arc::new(enrichment), enrichment_files }
+                if args.workers.is_some() && sources.reads_stdin() {
+                    anyhow::bail!(
+                        "workers cannot read this process's standard input: write it to a file or S3 first, or drop --workers"
+                    );
+                }
+                let (enrichment, enrichment_source, enrichment_files) =
+                    open_enrichment(args.asn_db.as_deref(), args.geo_db.as_deref())?;
+                Events::Logs { sources, enrichment: Arc::new(enrichment), enrichment_source, enrichment_files }
             }
         };
         let report = match &args.errors {
@@ -116,23 +128,34 @@ impl Reading {
                 temp_dir: args.temp_dir.clone(),
             },
             report: Arc::new(report),
+            workers: args.workers.clone(),
         })
     }
 
-    /// A session whose `cloudtrail` table has `schema`'s columns.
+    /// A session whose `cloudtrail` table has `schema`'s columns, on the workers if any.
     pub fn session(&self, schema: TableSchema) -> anyhow::Result<datafusion::prelude::SessionContext> {
-        Ok(match &self.events {
-            Events::Logs { sources, enrichment, .. } => keytrail_engine::session(
-                sources.clone(),
-                enrichment.clone(),
-                schema,
-                self.options.clone(),
-                self.report.clone(),
-                &self.memory,
-            )?,
-            Events::Lake(lake) => {
-                keytrail_lake::session(lake, schema, self.options.time_range, self.report.clone(), &self.memory)?
+        let (table, config): (Arc<dyn TableProvider>, SessionConfig) = match &self.events {
+            Events::Logs { sources, enrichment, enrichment_source, .. } => {
+                let table = CloudTrailTable::new(
+                    sources.clone(),
+                    enrichment.clone(),
+                    enrichment_source.clone(),
+                    schema,
+                    self.options.clone(),
+                    self.report.clone(),
+                );
+                (Arc::new(table), SessionConfig::new())
             }
+            Events::Lake(lake) => {
+                let table = LakeTable::new(lake, schema, self.options.time_range, self.report.clone())?;
+                (Arc::new(table), keytrail_lake::session_config())
+            }
+        };
+        Ok(match &self.workers {
+            Some(workers) => {
+                keytrail_cluster::session_with_workers(table, config, &self.memory, self.report.clone(), workers)?
+            }
+            None => keytrail_engine::session_over(table, config, &self.memory, self.report.clone())?,
         })
     }
 
@@ -175,43 +198,36 @@ fn lake_input(paths: &[String]) -> anyhow::Result<Option<Lake>> {
     Ok(Some(Lake::open(Path::new(lake))?))
 }
 
-/// The databases to enrich with, and what each is (file, size, modification time; the lists'
-/// names and sizes). A missing ASN database is not an error: one warning, and the network
-/// columns stay null.
-pub fn open_enrichment(asn: Option<&Path>, geo: Option<&Path>) -> anyhow::Result<(Enrichment, Vec<String>)> {
-    let mut files = Vec::new();
+/// The databases to enrich with, where they are (for workers, which open the same files), and
+/// what each is (file, size, modification time; the lists' names and sizes). A missing ASN
+/// database is not an error: one warning, and the network columns stay null.
+pub fn open_enrichment(
+    asn: Option<&Path>,
+    geo: Option<&Path>,
+) -> anyhow::Result<(Enrichment, EnrichmentFiles, Vec<String>)> {
     let asn = match asn {
-        Some(path) => {
-            files.push(describe_enrichment("asn", path));
-            Some(AsnDatabase::open(path).with_context(|| format!("cannot open the ASN database {}", path.display()))?)
-        }
+        Some(path) => Some(path.to_path_buf()),
         None => {
             let default = default_asn_index_path();
-            if default.exists() {
-                files.push(describe_enrichment("asn", &default));
-                Some(
-                    AsnDatabase::open(&default)
-                        .with_context(|| format!("cannot open the ASN database {}", default.display()))?,
-                )
-            } else {
+            if !default.exists() {
                 tracing::warn!(
                     "no ASN database at {} (scripts/setup.sh builds it; or pass --asn-db): source.as.* stay empty, and rules that need networks cannot fire",
                     default.display()
                 );
-                None
             }
+            default.exists().then_some(default)
         }
     };
-    files.extend(geo.map(|path| describe_enrichment("geo", path)));
-    let geo = geo
-        .map(|path| GeoDatabase::open(path).with_context(|| format!("cannot open the geo database {}", path.display())))
-        .transpose()?;
     // Lists imported with `keytrail intel add`; none is the normal case.
-    let intel_dir = keytrail_enrich::default_intel_dir();
-    let intel = keytrail_enrich::IntelSet::load(&intel_dir)
-        .with_context(|| format!("cannot load the known-bad lists in {}", intel_dir.display()))?;
-    files.extend(intel.lists().map(|(name, blocks)| format!("intel: {name} ({blocks} blocks)")));
-    Ok((Enrichment { asn, geo, intel: (!intel.is_empty()).then_some(intel) }, files))
+    let files =
+        EnrichmentFiles { asn, geo: geo.map(Path::to_path_buf), intel: Some(keytrail_enrich::default_intel_dir()) };
+    let enrichment = files.open().context("cannot open the enrichment data")?;
+    let mut described: Vec<String> = files.asn.iter().map(|path| describe_enrichment("asn", path)).collect();
+    described.extend(files.geo.iter().map(|path| describe_enrichment("geo", path)));
+    if let Some(intel) = &enrichment.intel {
+        described.extend(intel.lists().map(|(name, blocks)| format!("intel: {name} ({blocks} blocks)")));
+    }
+    Ok((enrichment, files, described))
 }
 
 /// `kind: PATH (N bytes, modified TIME)`.

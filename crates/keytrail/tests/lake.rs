@@ -3,18 +3,12 @@
 //! ingest that stopped before its commit leaves nothing behind.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use keytrail_testkit::files_under;
+use keytrail_testkit::{files_under, isolated};
 
 fn keytrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keytrail"))
-        .args(args)
-        .env("KEYTRAIL_DATA_DIR", "/nonexistent/keytrail-test-data")
-        .env_remove("KEYTRAIL_ASN_DB")
-        .env_remove("KEYTRAIL_GEO_DB")
-        .output()
-        .unwrap()
+    isolated(env!("CARGO_BIN_EXE_keytrail")).args(args).output().unwrap()
 }
 
 /// stdout of a run that must end with `code`.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use keytrail_detect::EventStore;
-use keytrail_ecs::Enrichment;
+use keytrail_ecs::{Enrichment, EnrichmentFiles};
 use keytrail_engine::{MemoryOptions, ReadOptions, ReadReport, session};
 use keytrail_rules::RuleSet;
 use keytrail_source::{DiscoverOptions, Sources};
@@ -14,7 +14,8 @@ pub async fn read_for(paths: &[String], rules: &RuleSet, enrichment: Arc<Enrichm
     let sources = Sources::discover(paths, &DiscoverOptions::default()).await.unwrap();
     let report = Arc::new(ReadReport::default());
     let options = ReadOptions::default();
-    let context =
-        session(sources, enrichment, rules.table_schema(), options, report.clone(), &MemoryOptions::default()).unwrap();
+    let files = EnrichmentFiles::default();
+    let memory = MemoryOptions::default();
+    let context = session(sources, enrichment, files, rules.table_schema(), options, report.clone(), &memory).unwrap();
     (EventStore::read(&context, &rules.detections).await.unwrap(), report)
 }

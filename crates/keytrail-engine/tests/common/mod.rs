@@ -21,6 +21,7 @@ pub async fn query(sql: &str, paths: &[String], options: ReadOptions) -> datafus
     let context = session(
         sources,
         Arc::new(Enrichment::default()),
+        keytrail_ecs::EnrichmentFiles::default(),
         TableSchema::with_names(names_in_query(sql)),
         options,
         report.clone(),

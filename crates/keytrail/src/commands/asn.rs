@@ -30,7 +30,7 @@ pub fn run(command: AsnCommand, quiet: bool) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AsnCommand::Lookup { ips, asn_db } => {
-            let (enrichment, _) = open_enrichment(asn_db.as_deref(), None)?;
+            let (enrichment, ..) = open_enrichment(asn_db.as_deref(), None)?;
             let database = enrichment.asn.context("no ASN database to look up in")?;
             for ip in ips {
                 match database.lookup(ip) {

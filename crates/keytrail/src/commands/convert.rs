@@ -16,7 +16,8 @@ pub async fn run(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let reading = Reading::open(&args.read).await?;
     let context = reading.session(TableSchema::default())?;
     let progress = Progress::follow(reading.report.clone(), quiet);
-    let events = context.sql("select * from cloudtrail").await?.execute_stream().await?;
+    let plan = context.sql("select * from cloudtrail").await?.create_physical_plan().await?;
+    let events = keytrail_engine::execute_counted(plan, context.task_ctx())?;
     let written = match args.to {
         ConvertFormat::Parquet => {
             write_days(events, &args.output, keytrail_lake::row_group_budget(reading.memory.limit)).await

@@ -12,8 +12,11 @@ use crate::progress::Progress;
 use crate::setup::{Events, Reading};
 
 pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.read.workers.is_some() {
+        anyhow::bail!("ingest writes the lake from this process: --workers does not apply to it");
+    }
     let reading = Reading::open(&args.read).await?;
-    let Events::Logs { sources, enrichment, enrichment_files } = &reading.events else {
+    let Events::Logs { sources, enrichment, enrichment_source, enrichment_files } = &reading.events else {
         anyhow::bail!("{} is a lake already: ingest reads logs (files, folders, s3://, -)", args.read.paths.join(", "));
     };
     let lake = Lake::create(&args.lake)?;
@@ -43,6 +46,7 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let context = keytrail_engine::session(
         sources.with_objects(new.objects.clone()),
         enrichment.clone(),
+        enrichment_source.clone(),
         TableSchema::default(),
         options,
         reading.report.clone(),

@@ -9,6 +9,7 @@ mod query;
 mod rules;
 mod schema;
 mod simulate;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -28,5 +29,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(command) => rules::run(command),
         Command::Intel(command) => intel::run(command, quiet),
         Command::Asn(command) => asn::run(command, quiet),
+        Command::Worker(args) => worker::run(args).await,
     }
 }

@@ -15,7 +15,8 @@ pub async fn run(args: QueryArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let context = reading.session(schema)?;
     let frame = context.sql(&args.sql).await.map_err(|e| anyhow::anyhow!("{}", hint(e.to_string())))?;
     let progress = Progress::follow(reading.report.clone(), quiet);
-    let stream = frame.execute_stream().await?;
+    let plan = frame.create_physical_plan().await?;
+    let stream = keytrail_engine::execute_counted(plan, context.task_ctx())?;
     let written = output::write_stream(stream, output::resolve(args.format)).await;
     progress.finish();
     written?;

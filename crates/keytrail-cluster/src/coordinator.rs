@@ -1,0 +1,79 @@
+//! The coordinator's side: which workers, and a session that plans for them.
+
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_distributed::{
+    DesiredTaskCountEvent, DesiredTaskCountEventResponse, DistributedExt, SessionStateBuilderExt, WorkerResolver,
+};
+use keytrail_engine::{CloudTrailScanExec, MemoryOptions, ReadReport};
+use url::Url;
+
+use crate::codec::KeytrailCodec;
+
+/// The workers a command runs on, as given to `--workers`.
+#[derive(Debug, Clone)]
+pub struct Workers {
+    urls: Vec<Url>,
+}
+
+impl Workers {
+    /// `host:port` or `http://host:port`, separated by commas.
+    pub fn parse(list: &str) -> Result<Workers, String> {
+        let urls = list
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let url = if w.contains("://") { w.to_string() } else { format!("http://{w}") };
+                let parsed = Url::parse(&url).map_err(|e| format!("{w}: not a worker address: {e}"))?;
+                if parsed.scheme() != "http" || parsed.host().is_none() || parsed.port().is_none() {
+                    return Err(format!("{w}: a worker address is HOST:PORT (or http://HOST:PORT)"));
+                }
+                Ok(parsed)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if urls.is_empty() {
+            return Err("--workers names no worker".into());
+        }
+        Ok(Workers { urls })
+    }
+
+    pub fn len(&self) -> usize {
+        self.urls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.urls.is_empty()
+    }
+}
+
+impl WorkerResolver for Workers {
+    fn get_urls(&self) -> Result<Vec<Url>, DataFusionError> {
+        Ok(self.urls.clone())
+    }
+}
+
+/// A session whose plans run on `workers` ([`keytrail_engine::state_builder`] for the rest):
+/// `table` is the `cloudtrail` table, and every read
+/// of raw logs is spread over as many tasks as there are workers.
+pub fn session_with_workers(
+    table: Arc<dyn TableProvider>,
+    config: SessionConfig,
+    memory: &MemoryOptions,
+    report: Arc<ReadReport>,
+    workers: &Workers,
+) -> Result<SessionContext> {
+    let tasks = workers.len();
+    let state = keytrail_engine::state_builder(config, memory, report)?
+        .with_distributed_worker_resolver(workers.clone())
+        .with_distributed_planner()
+        .with_distributed_user_codec(KeytrailCodec)
+        .with_distributed_work_unit_feed(|scan: &CloudTrailScanExec| Some(scan.feed()))
+        .with_distributed_desired_task_count_handler(move |event: DesiredTaskCountEvent| {
+            event.plan.downcast_ref::<CloudTrailScanExec>().map(|_| Ok(DesiredTaskCountEventResponse::desired(tasks)))
+        });
+    keytrail_engine::session_with(table, state)
+}
