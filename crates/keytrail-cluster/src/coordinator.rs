@@ -77,3 +77,24 @@ pub fn session_with_workers(
         });
     keytrail_engine::session_with(table, state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Workers;
+
+    #[test]
+    fn worker_addresses_are_host_and_port() {
+        let workers = Workers::parse("10.0.0.1:50051, http://w2.internal:50051,").unwrap();
+        let urls: Vec<String> = workers.urls.iter().map(|u| u.to_string()).collect();
+        assert_eq!(urls, ["http://10.0.0.1:50051/", "http://w2.internal:50051/"]);
+        for (wrong, said) in [
+            ("", "names no worker"),
+            ("w1", "HOST:PORT"),
+            ("https://w1:50051", "HOST:PORT"),
+            ("w1:notaport", "not a worker address"),
+        ] {
+            let error = Workers::parse(wrong).unwrap_err();
+            assert!(error.contains(said), "{wrong}: {error}");
+        }
+    }
+}

@@ -77,7 +77,7 @@ pub enum Command {
     /// Manage the IP-to-AS database.
     #[command(subcommand)]
     Asn(AsnCommand),
-    /// Serve as a worker of a cluster: `query`, `hunt` and `investigate --workers` run their plans' reads, filters and partial aggregations here.
+    /// Serve as a worker of a cluster: `query`, `hunt`, `investigate` and `convert` given `--workers` run their reads, filters and partial aggregations here.
     #[command(after_help = format!(
         "Every worker must see the inputs at the coordinator's paths (a shared folder, or the same S3 bucket with its own credentials) and the enrichment data at the coordinator's paths (docs/distributed.md).\n{}",
         exit::help(None)
