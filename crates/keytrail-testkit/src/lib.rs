@@ -7,12 +7,14 @@
 //! - [`moto`]: moto's AWS server (S3, IAM, STS) on 127.0.0.1.
 //! - [`files_under`]: the files a test's command wrote, walked.
 //! - [`isolated`]: the keytrail binary, kept from the machine's data and settings.
+//! - [`Worker`]: a `keytrail worker` on a free port.
 
 pub mod moto;
 pub mod require;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// The keytrail binary at `path` (`env!("CARGO_BIN_EXE_keytrail")`), to run with no IP data,
 /// no databases or workers from the environment: what it reads is what the test gives it.
@@ -39,4 +41,35 @@ pub fn files_under(folder: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// A `keytrail worker` on a free port of 127.0.0.1, killed when dropped.
+pub struct Worker {
+    child: Child,
+    /// `127.0.0.1:PORT`, as `--workers` takes it.
+    pub address: String,
+}
+
+impl Worker {
+    /// Starts `keytrail`, the binary with its environment set (see [`isolated`]), as a worker.
+    pub fn start(mut keytrail: Command) -> Worker {
+        let mut child = keytrail.args(["worker", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
+        // The worker says where it listens once it does.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let address = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+        assert!(address.starts_with("127.0.0.1:"), "the worker said: {line}");
+        Worker { child, address }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -3,42 +3,13 @@
 //! the one a single process gives; a worker that is gone, before or during a query, is an
 //! error naming it, never a different answer.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use keytrail_testkit::isolated;
+use keytrail_testkit::{Worker, isolated};
 
-/// A worker process, killed when dropped.
-struct Worker {
-    child: Child,
-    address: String,
-}
-
-impl Worker {
-    fn start() -> Worker {
-        let mut child = isolated(env!("CARGO_BIN_EXE_keytrail"))
-            .args(["worker", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let address = line.trim().rsplit(' ').next().unwrap().to_string();
-        assert!(address.starts_with("127.0.0.1:"), "the worker said: {line}");
-        Worker { child, address }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
-    }
+fn worker() -> Worker {
+    Worker::start(isolated(env!("CARGO_BIN_EXE_keytrail")))
 }
 
 fn keytrail(args: &[&str]) -> Output {
@@ -80,7 +51,7 @@ fn two_workers_answer_as_one_process() {
         serde_json::from_slice(&std::fs::read(estate.join("ground-truth.json")).unwrap()).unwrap();
     let key = truth["attacks"][0]["access_key_ids"][0].as_str().unwrap().to_string();
 
-    let workers = [Worker::start(), Worker::start()];
+    let workers = [worker(), worker()];
     let cluster = format!("{},{}", workers[0].address, workers[1].address);
     for input in [logs, lake] {
         for sql in QUERIES {
@@ -133,7 +104,7 @@ fn a_worker_gone_is_an_error_never_another_answer() {
     let (alone, _) = run(0, &["query", sql, logs, "--format", "csv", "-q"]);
 
     // Gone before the query.
-    let (live, mut gone) = (Worker::start(), Worker::start());
+    let (live, mut gone) = (worker(), worker());
     gone.kill();
     let cluster = format!("{},{}", live.address, gone.address);
     let output = keytrail(&["query", sql, logs, "--format", "csv", "-q", "--workers", &cluster]);
@@ -143,7 +114,7 @@ fn a_worker_gone_is_an_error_never_another_answer() {
     assert!(output.stdout.is_empty());
 
     // Gone while the query runs: it fails, or it had finished with the right answer.
-    let mut dying = Worker::start();
+    let mut dying = worker();
     let cluster = format!("{},{}", live.address, dying.address);
     let query = isolated(env!("CARGO_BIN_EXE_keytrail"))
         .args(["query", sql, logs, "--format", "csv", "-q", "--workers", &cluster])

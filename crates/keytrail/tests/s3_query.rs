@@ -1,7 +1,7 @@
 //! `keytrail query` over `s3://`, end to end through the engine's fetch-ahead queue: moto's S3
 //! on 127.0.0.1 (skipped with a message when moto is not installed). Delivery files in the S3
 //! layout are counted, days outside `--since` are never fetched, and a damaged object is
-//! reported by its URL while the others are read.
+//! reported by its URL while the others are read; two workers read the same.
 //!
 //! One test, because it sets the process's AWS environment for the SDK.
 
@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use aws_sdk_s3::primitives::ByteStream;
 use keytrail_source::AwsOptions;
 use keytrail_testkit::moto::{ENVIRONMENT, Moto};
+use keytrail_testkit::{Worker, isolated};
 
 const DAY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05";
 
@@ -71,6 +72,24 @@ async fn queries_cloudtrail_in_s3() {
     assert!(output.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().last(), Some("23"), "{stderr}");
     assert!(stderr.contains(&format!("s3://trail/{}", objects[2].0)), "the damaged object is named: {stderr}");
+
+    // The same read on two workers, which fetch the objects themselves: with their own
+    // credentials (moto's, from their environment), at the endpoint the coordinator names.
+    let workers: Vec<Worker> = (0..2)
+        .map(|_| {
+            let mut keytrail = isolated(env!("CARGO_BIN_EXE_keytrail"));
+            keytrail.envs(ENVIRONMENT.iter().copied());
+            Worker::start(keytrail)
+        })
+        .collect();
+    let cluster = workers.iter().map(|w| w.address.as_str()).collect::<Vec<_>>().join(",");
+    let on_workers = keytrail(&[&count[..], &["--endpoint-url", &moto.endpoint, "--workers", &cluster]].concat());
+    let worker_stderr = String::from_utf8_lossy(&on_workers.stderr);
+    assert!(on_workers.status.success(), "{worker_stderr}");
+    assert_eq!(on_workers.stdout, output.stdout, "{worker_stderr}");
+    let summary = |text: &str| text.lines().find(|l| l.contains("events read")).map(str::to_string);
+    assert_eq!(summary(&worker_stderr), summary(&stderr));
+    drop(workers);
 
     let since = ["--since", "2024-05-02T12:00:00Z", "--endpoint-url", &moto.endpoint];
     let output = keytrail(&[&count[..], &since].concat());
