@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{filter_record_batch, is_not_null, take_record_batch};
-use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use datafusion::arrow::datatypes::{Schema, SchemaRef, TimestampMillisecondType};
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::common::DFSchema;
@@ -32,6 +32,7 @@ use datafusion::execution::{SpillFile, SpillWriter};
 use datafusion::functions::expr_fn::coalesce;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, ident, lit};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
@@ -77,21 +78,44 @@ type Failure = Arc<DataFusionError>;
 struct RowFilter {
     predicate: Option<Arc<dyn PhysicalExpr>>,
     actions: Option<BTreeSet<String>>,
+    /// When the query keeps some columns only: the batch's columns the filter reads (those
+    /// kept and those its predicate reads, in the batch's order), and which of them are kept.
+    /// Rows are then copied with these columns only, not the batch's every column.
+    columns: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 impl RowFilter {
-    fn new(predicate: Option<Expr>, schema: &DFSchema, actions: Option<BTreeSet<String>>) -> Result<RowFilter> {
+    /// The filter of `predicate` (over `schema`, the batches') and `actions`, giving the
+    /// columns `keep` of the rows that pass (every column when `None`).
+    fn new(
+        predicate: Option<Expr>,
+        schema: &DFSchema,
+        actions: Option<BTreeSet<String>>,
+        keep: Option<&[usize]>,
+    ) -> Result<RowFilter> {
         let predicate = match predicate {
             Some(expr) => Some(SessionContext::new().create_physical_expr(expr, schema)?),
             None => None,
         };
-        Ok(RowFilter { predicate, actions })
+        let Some(keep) = keep else { return Ok(RowFilter { predicate, actions, columns: None }) };
+        let mut read: BTreeSet<usize> = keep.iter().copied().collect();
+        read.extend(predicate.iter().flat_map(collect_columns).map(|column| column.index()));
+        let read: Vec<usize> = read.into_iter().collect();
+        // Column names are unique in the table: the predicate finds its columns by name.
+        let predicate = predicate.map(|p| reassign_expr_columns(p, &schema.as_arrow().project(&read)?)).transpose()?;
+        let kept = keep.iter().map(|column| read.binary_search(column).expect("kept columns are read")).collect();
+        Ok(RowFilter { predicate, actions, columns: Some((read, kept)) })
     }
 
-    /// The rows of `batch` that pass; `rows_of_action` are the batch's rows by action.
+    /// The rows of `batch` that pass, with the kept columns; `rows_of_action` are the batch's
+    /// rows by action.
     fn apply(&self, batch: &RecordBatch, rows_of_action: &HashMap<&str, Vec<u32>>) -> Result<Option<RecordBatch>> {
-        let candidates = match &self.actions {
+        let batch = match &self.columns {
+            Some((read, _)) => batch.project(read)?,
             None => batch.clone(),
+        };
+        let candidates = match &self.actions {
+            None => batch,
             Some(actions) => {
                 let mut rows: Vec<u32> =
                     actions.iter().filter_map(|a| rows_of_action.get(a.as_str())).flatten().copied().collect();
@@ -99,7 +123,7 @@ impl RowFilter {
                     return Ok(None);
                 }
                 rows.sort_unstable();
-                take_record_batch(batch, &UInt32Array::from(rows))?
+                take_record_batch(&batch, &UInt32Array::from(rows))?
             }
         };
         let passed = match &self.predicate {
@@ -111,6 +135,10 @@ impl RowFilter {
                     .ok_or_else(|| DataFusionError::Internal("a query condition that is not a predicate".into()))?;
                 filter_record_batch(&candidates, mask)?
             }
+        };
+        let passed = match &self.columns {
+            Some((_, kept)) => passed.project(kept)?,
+            None => passed,
         };
         Ok((passed.num_rows() > 0).then_some(passed))
     }
@@ -254,35 +282,20 @@ fn local_path(file: &Arc<dyn SpillFile>) -> Result<&str> {
         .ok_or_else(|| DataFusionError::Internal("the temporary file is not a local file with a UTF-8 path".into()))
 }
 
-/// Rows on their way to a temporary Arrow file (all columns, or those given), one file batch
-/// for each batch written.
+/// Rows on their way to a temporary Arrow file, one file batch for each batch written.
 struct RowsFile {
-    columns: Option<Vec<usize>>,
     writer: FileWriter<BufWriter<Box<dyn SpillWriter>>>,
     file: Arc<dyn SpillFile>,
 }
 
 impl RowsFile {
-    fn create(
-        schema: &SchemaRef,
-        columns: Option<Vec<usize>>,
-        runtime: &Arc<RuntimeEnv>,
-        what: &str,
-    ) -> Result<RowsFile> {
+    fn create(schema: &Schema, runtime: &Arc<RuntimeEnv>, what: &str) -> Result<RowsFile> {
         let file = runtime.disk_manager.create_tmp_file(what)?;
-        let file_schema = match &columns {
-            Some(columns) => Arc::new(schema.project(columns)?),
-            None => schema.clone(),
-        };
-        let writer = FileWriter::try_new(BufWriter::new(file.open_writer()?), &file_schema)?;
-        Ok(RowsFile { columns, writer, file })
+        let writer = FileWriter::try_new(BufWriter::new(file.open_writer()?), schema)?;
+        Ok(RowsFile { writer, file })
     }
 
     fn write(&mut self, rows: RecordBatch) -> Result<()> {
-        let rows = match &self.columns {
-            Some(columns) => rows.project(columns)?,
-            None => rows,
-        };
         Ok(self.writer.write(&rows)?)
     }
 
@@ -306,8 +319,6 @@ fn esql_selection(
 ) -> Result<(RowFilter, RowsFile)> {
     let scan = empty_scan(schema)?;
     let predicate = query.leading_filter(scan.clone());
-    let filter =
-        RowFilter::new(predicate, &DFSchema::try_from_qualified_schema(keytrail_engine::TABLE_NAME, schema)?, None)?;
     let schedule = &detection.schedule;
     let window = keytrail_esql::Window {
         runs_first: schedule.lookback_ms,
@@ -327,8 +338,14 @@ fn esql_selection(
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
-    let file =
-        RowsFile::create(schema, columns.map(|c| c.into_iter().collect()), runtime, "the events of an ES|QL rule")?;
+    let columns: Option<Vec<usize>> = columns.map(|c| c.into_iter().collect());
+    let qualified = DFSchema::try_from_qualified_schema(keytrail_engine::TABLE_NAME, schema)?;
+    let filter = RowFilter::new(predicate, &qualified, None, columns.as_deref())?;
+    let kept = match &columns {
+        Some(columns) => schema.project(columns)?,
+        None => schema.as_ref().clone(),
+    };
+    let file = RowsFile::create(&kept, runtime, "the events of an ES|QL rule")?;
     Ok((filter, file))
 }
 
@@ -376,9 +393,10 @@ impl EventStore {
                         let predicate =
                             query.to_expr(&schema).map_err(|e| Arc::new(DataFusionError::Plan(format!("KQL: {e}"))));
                         Selection::new(predicate.and_then(|predicate| {
-                            let filter = RowFilter::new(Some(predicate), &unqualified, query.required_values(ACTION))?;
+                            let actions = query.required_values(ACTION);
+                            let filter = RowFilter::new(Some(predicate), &unqualified, actions, None)?;
                             let what = format!("the events {} matches", detection.origin);
-                            let file = RowsFile::create(&schema, None, &runtime, &what)?;
+                            let file = RowsFile::create(&schema, &runtime, &what)?;
                             let decided_by = decided_by[query.text()].iter().copied().collect();
                             let origin = detection.origin.clone();
                             Ok((filter, Matched { origin, decided_by, file, rows: 0 }))
