@@ -40,14 +40,6 @@ impl Workers {
         }
         Ok(Workers { urls })
     }
-
-    pub fn len(&self) -> usize {
-        self.urls.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.urls.is_empty()
-    }
 }
 
 impl WorkerResolver for Workers {
@@ -66,7 +58,7 @@ pub fn session_with_workers(
     report: Arc<ReadReport>,
     workers: &Workers,
 ) -> Result<SessionContext> {
-    let tasks = workers.len();
+    let tasks = workers.urls.len();
     let state = keytrail_engine::state_builder(config, memory, report)?
         .with_distributed_worker_resolver(workers.clone())
         .with_distributed_planner()

@@ -18,7 +18,6 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 use futures::StreamExt;
 use keytrail_ecs::TableSchema;
 
-use crate::exec::read_metrics;
 use crate::report::ReadReport;
 
 /// Counts its input's rows as events read.
@@ -139,7 +138,7 @@ impl ExecutionPlan for CountedEventsExec {
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
-        self.on_worker.then(|| read_metrics(&self.report))
+        self.on_worker.then(|| self.report.as_metrics())
     }
 }
 

@@ -9,11 +9,9 @@
 //! enriches it with the databases at the paths the coordinator names, and counts what it read
 //! in the node's metrics, which [`crate::execute_counted`] adds to the coordinator's report.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -23,7 +21,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{Count, Metric, MetricValue, MetricsSet};
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion_distributed::{WorkUnitFeed, WorkUnitFeedProto, WorkUnitFeedProvider};
 use futures::StreamExt;
@@ -215,34 +213,8 @@ impl ExecutionPlan for CloudTrailScanExec {
     /// On a worker, what it read: the coordinator adds these to its report. Where the plan was
     /// made, the partitions count into the shared report directly.
     fn metrics(&self) -> Option<MetricsSet> {
-        self.feed.inner().is_none().then(|| read_metrics(&self.scan.report))
+        self.feed.inner().is_none().then(|| self.scan.report.as_metrics())
     }
-}
-
-/// Where a counter is in a [`ReadReport`].
-pub(crate) type Counter = fn(&ReadReport) -> &AtomicU64;
-
-/// The names of the counters a worker's scan reports, each with its counter in a
-/// [`ReadReport`].
-pub(crate) const COUNTERS: [(&str, Counter); 7] = [
-    ("keytrail_objects_read", |r| &r.objects_read),
-    ("keytrail_bytes_read", |r| &r.bytes_read),
-    ("keytrail_events", |r| &r.events),
-    ("keytrail_skipped_records", |r| &r.skipped_records),
-    ("keytrail_values_left_empty", |r| &r.values_left_empty),
-    ("keytrail_objects_with_errors", |r| &r.objects_with_errors),
-    ("keytrail_objects_lost_partly", |r| &r.objects_lost_partly),
-];
-
-/// A report's counters as the metrics of a node that ran on a worker.
-pub(crate) fn read_metrics(report: &ReadReport) -> MetricsSet {
-    let mut set = MetricsSet::new();
-    for (name, counter) in COUNTERS {
-        let count = Count::new();
-        count.add(counter(report).load(Ordering::Relaxed) as usize);
-        set.push(Arc::new(Metric::new(MetricValue::Count { name: Cow::Borrowed(name), count }, None)));
-    }
-    set
 }
 
 /// Hands out the objects of the coordinator's walk to worker partitions, in the order the

@@ -14,8 +14,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion_distributed::{DistributedExec, DistributedMetricsFormat, rewrite_distributed_plan_with_metrics};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::exec::COUNTERS;
-use crate::report::ReadReport;
+use crate::report::{COUNTERS, ReadReport};
 
 /// How long the coordinator waits, once the results are in, for the workers' counts.
 const METRICS_WAIT: Duration = Duration::from_secs(10);

@@ -1,11 +1,13 @@
 //! What a read skipped, and why: counted per object, listed with the object and record, and
 //! optionally written to a file as it happens (`--errors FILE`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use datafusion::physical_plan::metrics::{Count, Metric, MetricValue, MetricsSet};
 use keytrail_decode::Position;
 
 /// One record (or the rest of an object) that could not be read.
@@ -147,7 +149,33 @@ impl ReadReport {
     pub fn had_errors(&self) -> bool {
         self.objects_with_errors.load(Ordering::Relaxed) > 0
     }
+
+    /// The counters, as the metrics of a plan node that read on a worker ([`COUNTERS`]).
+    pub(crate) fn as_metrics(&self) -> MetricsSet {
+        let mut set = MetricsSet::new();
+        for (name, counter) in COUNTERS {
+            let count = Count::new();
+            count.add(counter(self).load(Ordering::Relaxed) as usize);
+            set.push(Arc::new(Metric::new(MetricValue::Count { name: Cow::Borrowed(name), count }, None)));
+        }
+        set
+    }
 }
+
+/// Where a counter is in a [`ReadReport`].
+pub(crate) type Counter = fn(&ReadReport) -> &AtomicU64;
+
+/// The counters a worker's read reports as metrics, by name, which the coordinator adds to its
+/// own report ([`crate::execute_counted`]).
+pub(crate) const COUNTERS: [(&str, Counter); 7] = [
+    ("keytrail_objects_read", |r| &r.objects_read),
+    ("keytrail_bytes_read", |r| &r.bytes_read),
+    ("keytrail_events", |r| &r.events),
+    ("keytrail_skipped_records", |r| &r.skipped_records),
+    ("keytrail_values_left_empty", |r| &r.values_left_empty),
+    ("keytrail_objects_with_errors", |r| &r.objects_with_errors),
+    ("keytrail_objects_lost_partly", |r| &r.objects_lost_partly),
+];
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }

@@ -138,11 +138,10 @@ enum Input {
 pub struct Sources {
     inputs: Arc<Vec<Input>>,
     time_range: TimeRange,
-    s3: Option<s3::S3Reader>,
+    /// Made by discovery for an s3:// input, or by a worker when it is first sent an S3 object.
+    s3: Arc<tokio::sync::OnceCell<s3::S3Reader>>,
     /// How S3 was reached, so that a worker of a distributed read reaches it the same way.
     aws: AwsOptions,
-    /// A worker's reader, made when it is first sent an S3 object.
-    s3_on_demand: Arc<tokio::sync::OnceCell<s3::S3Reader>>,
 }
 
 impl fmt::Debug for Sources {
@@ -184,9 +183,8 @@ impl Sources {
         Ok(Sources {
             inputs: Arc::new(resolved),
             time_range: options.time_range,
-            s3: s3_reader,
+            s3: Arc::new(tokio::sync::OnceCell::new_with(s3_reader)),
             aws: options.aws.clone(),
-            s3_on_demand: Arc::default(),
         })
     }
 
@@ -195,9 +193,8 @@ impl Sources {
         Sources {
             inputs: Arc::new(vec![Input::Listed(objects)]),
             time_range: TimeRange::default(),
-            s3: None,
+            s3: Arc::default(),
             aws: AwsOptions::default(),
-            s3_on_demand: Arc::default(),
         }
     }
 
@@ -205,13 +202,7 @@ impl Sources {
     /// objects reached through `aws`, with this process's credentials): what a worker of a
     /// distributed read needs.
     pub fn for_worker(aws: AwsOptions) -> Sources {
-        Sources {
-            inputs: Arc::new(Vec::new()),
-            time_range: TimeRange::default(),
-            s3: None,
-            aws,
-            s3_on_demand: Arc::default(),
-        }
+        Sources { inputs: Arc::new(Vec::new()), time_range: TimeRange::default(), s3: Arc::default(), aws }
     }
 
     /// How these sources reach AWS.
@@ -240,7 +231,7 @@ impl Sources {
     pub fn objects(&self) -> Objects {
         Objects {
             inputs: self.inputs.clone(),
-            s3: self.s3.clone(),
+            s3: self.s3.get().cloned(),
             time_range: self.time_range,
             next_input: 0,
             current: Current::None,
@@ -279,10 +270,7 @@ impl Sources {
             }
             SourceObject::Stdin => Ok(Body::Stream(Box::new(std::io::stdin()))),
             SourceObject::S3 { bucket, key, .. } => {
-                let reader = match &self.s3 {
-                    Some(reader) => reader,
-                    None => self.s3_on_demand.get_or_init(|| s3::S3Reader::new(&self.aws)).await,
-                };
+                let reader = self.s3.get_or_init(|| s3::S3Reader::new(&self.aws)).await;
                 reader.get(bucket, key).await.map(Body::Bytes)
             }
         }
