@@ -5,14 +5,15 @@
 
 use std::hash::Hash;
 
+use datafusion::arrow::array::Array;
 use datafusion::error::Result;
 use keytrail_rules::{Detection, Logic};
 
 use crate::alert::Alert;
 use crate::baseline::{Baseline, History, mark_thin};
 use crate::esql;
-use crate::new_terms::{new_occurrences, term_keys};
-use crate::per_event::{EventRef, events_in_time_order};
+use crate::new_terms::{FirstSeen, term_keys};
+use crate::per_event::{EventRef, batch_events, event_ids, events_in_time_order};
 use crate::schedule::{Candidate, RunGrid, assign_runs};
 use crate::store::{EventFields, EventStore, MatchedEvents};
 
@@ -183,13 +184,21 @@ async fn run_detection(
         }
         Logic::NewTerms { query, fields, history_ms } => {
             let matched = store.matched(query)?;
-            let decided_by = matched.keys()?;
-            let events = events_in_time_order(decided_by.batches(), window_field)?;
-            let keys = term_keys(decided_by.batches(), fields)?;
-            let occurrences: Vec<_> = new_occurrences(&events, &keys, *history_ms, lookback)
-                .into_iter()
-                .filter(|(event, ..)| event.time >= baseline_end)
-                .collect();
+            // Batch by batch: what is kept is the terms' clusters, not the events.
+            let mut seen = FirstSeen::new(*history_ms, lookback, matched.reserve("the terms it has seen"));
+            for (index, batch) in matched.key_batches()?.enumerate() {
+                let batch = batch?;
+                let terms = term_keys(&batch, fields)?;
+                let ids = event_ids(&batch);
+                for event in batch_events(&batch, index, window_field)? {
+                    let id = ids.filter(|ids| ids.is_valid(event.row)).map(|ids| ids.value(event.row));
+                    for term in &terms[event.row] {
+                        seen.add(term, event, id)?;
+                    }
+                }
+            }
+            let occurrences: Vec<_> =
+                seen.new_occurrences().into_iter().filter(|(event, ..)| event.time >= baseline_end).collect();
             let candidates: Vec<_> = occurrences
                 .iter()
                 .map(|(event, key, earliest, latest)| Candidate {

@@ -6,9 +6,10 @@
 //!   (`event.action:(CreateUser or …)`), so each batch is indexed by action once and a query
 //!   is evaluated on the rows of its actions only. Every column goes to a temporary Arrow
 //!   file: a rule reads back the columns it decides by (times, event id, new_terms fields)
-//!   when it runs, and every field of the events that raise alerts ([`MatchedEvents`]). So
-//!   the matches of one rule at a time are in memory, not those of every rule for the whole
-//!   hunt;
+//!   when it runs, and every field of the events that raise alerts ([`MatchedEvents`]). A
+//!   query rule holds its matches' columns while it runs; a new_terms rule reads them batch
+//!   by batch into the state of its terms ([`crate::new_terms::FirstSeen`]), so what it
+//!   holds follows the terms, not the events;
 //! - for each ES|QL query, the events that pass the WHERE commands it starts with
 //!   ([`keytrail_esql::Query::leading_filter`]), with only the columns its plan reads, written
 //!   to an Arrow IPC file in the temporary folder, which its DataFusion plan then scans.
@@ -215,13 +216,12 @@ impl DecisionKeys {
 }
 
 impl MatchedEvents {
-    /// The columns the query's rules decide by, batch by batch as the file holds them.
+    /// The columns the query's rules decide by, batch by batch as the file holds them, all
+    /// held at once.
     pub fn keys(&self) -> Result<DecisionKeys> {
-        let memory = MemoryConsumer::new(format!("hunt: the events {} matches", self.origin))
-            .register(&self.runtime.memory_pool);
-        let file = BufReader::new(std::fs::File::open(local_path(&self.file)?)?);
+        let memory = self.reserve("the events it matches");
         let mut batches = Vec::new();
-        for batch in FileReader::try_new(file, Some(self.decided_by.clone()))? {
+        for batch in self.key_batches()? {
             // A projected batch's arrays are slices of the whole batch as read: copied, the
             // columns not decided by are let go.
             let batch = batch?;
@@ -235,6 +235,17 @@ impl MatchedEvents {
             batches.push(batch);
         }
         Ok(DecisionKeys { batches, _memory: memory })
+    }
+
+    /// The columns the query's rules decide by, one batch at a time, in the file's order.
+    pub fn key_batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
+        let file = BufReader::new(std::fs::File::open(local_path(&self.file)?)?);
+        Ok(FileReader::try_new(file, Some(self.decided_by.clone()))?.map(|batch| Ok(batch?)))
+    }
+
+    /// A share of the session's memory pool, for what a rule of the query holds (`what`).
+    pub fn reserve(&self, what: &str) -> MemoryReservation {
+        MemoryConsumer::new(format!("hunt: {what}, for {}", self.origin)).register(&self.runtime.memory_pool)
     }
 
     /// Every field of the events at (batch, row), for their alerts: the file is read once,
