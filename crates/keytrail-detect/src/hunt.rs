@@ -5,17 +5,15 @@
 
 use std::hash::Hash;
 
-use datafusion::arrow::array::Array;
 use datafusion::error::Result;
 use keytrail_rules::{Detection, Logic};
 
 use crate::alert::Alert;
 use crate::baseline::{Baseline, History, mark_thin};
 use crate::esql;
-use crate::new_terms::{FirstSeen, term_keys};
-use crate::per_event::{EventRef, batch_events, event_ids, events_in_time_order};
+use crate::per_event::{EventRef, events_in_time_order};
 use crate::schedule::{Candidate, RunGrid, assign_runs};
-use crate::store::{EventFields, EventStore, MatchedEvents};
+use crate::store::{EventFields, EventStore, EventsFile};
 
 /// The tag of ES|QL rules that alert on something seen for the first time within their
 /// window: in a backfill, runs whose window reaches back before the data raise no alerts.
@@ -174,7 +172,7 @@ async fn run_detection(
                 grid,
                 max_signals,
                 &candidates,
-                matched,
+                matched.events(),
                 |index| events[index],
                 |index, run, fields| {
                     let event = events[index];
@@ -182,23 +180,14 @@ async fn run_detection(
                 },
             )
         }
-        Logic::NewTerms { query, fields, history_ms } => {
-            let matched = store.matched(query)?;
-            // Batch by batch: what is kept is the terms' clusters, not the events.
-            let mut seen = FirstSeen::new(*history_ms, lookback, matched.reserve("the terms it has seen"));
-            for (index, batch) in matched.key_batches()?.enumerate() {
-                let batch = batch?;
-                let terms = term_keys(&batch, fields)?;
-                let ids = event_ids(&batch);
-                for event in batch_events(&batch, index, window_field)? {
-                    let id = ids.filter(|ids| ids.is_valid(event.row)).map(|ids| ids.value(event.row));
-                    for term in &terms[event.row] {
-                        seen.add(term, event, id)?;
-                    }
-                }
-            }
-            let occurrences: Vec<_> =
-                seen.new_occurrences().into_iter().filter(|(event, ..)| event.time >= baseline_end).collect();
+        Logic::NewTerms { .. } => {
+            let first_seen = store.first_seen(detection)?;
+            let occurrences: Vec<_> = first_seen
+                .seen
+                .new_occurrences()
+                .into_iter()
+                .filter(|(event, ..)| event.time >= baseline_end)
+                .collect();
             let candidates: Vec<_> = occurrences
                 .iter()
                 .map(|(event, key, earliest, latest)| Candidate {
@@ -208,7 +197,7 @@ async fn run_detection(
                 })
                 .collect();
             let event_of = |index: usize| occurrences[index].0;
-            raise_matched(grid, max_signals, &candidates, matched, event_of, |index, run, mut fields_out| {
+            raise_matched(grid, max_signals, &candidates, &first_seen.events, event_of, |index, run, mut fields_out| {
                 let (event, key, ..) = &occurrences[index];
                 let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
                 fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
@@ -259,12 +248,12 @@ fn raise_matched<Identity: Hash + Eq, Order: Ord>(
     grid: &RunGrid,
     max_signals: usize,
     candidates: &[Candidate<Identity, Order>],
-    matched: &MatchedEvents,
+    events: &EventsFile,
     event_of: impl Fn(usize) -> EventRef,
     mut make: impl FnMut(usize, i64, EventFields) -> Alert,
 ) -> Result<(Vec<Alert>, usize)> {
     let assignment = assign_runs(grid, max_signals, candidates);
-    let fields = matched.fields(assignment.raised.iter().map(|&(index, _)| event_of(index).at()))?;
+    let fields = events.fields(assignment.raised.iter().map(|&(index, _)| event_of(index).at()))?;
     let alerts =
         assignment.raised.into_iter().map(|(index, run)| make(index, run, fields[&event_of(index).at()].clone()));
     Ok((alerts.collect(), assignment.capped))

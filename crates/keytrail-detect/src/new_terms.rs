@@ -121,8 +121,9 @@ impl FirstSeen {
         FirstSeen { history_ms, lookback_ms, terms: HashMap::new(), memory }
     }
 
-    /// An occurrence of `term` in `event`, whose CloudTrail event id is `id`.
-    pub fn add(&mut self, term: &str, event: EventRef, id: Option<&str>) -> Result<()> {
+    /// An occurrence of `term` in `event`, whose CloudTrail event id is `id`. True when it
+    /// starts a cluster, for now: the only occurrences that can alert.
+    pub fn add(&mut self, term: &str, event: EventRef, id: Option<&str>) -> Result<bool> {
         let gap = self.history_ms - self.lookback_ms + 1;
         let mut grown = 0;
         if !self.terms.contains_key(term) {
@@ -135,9 +136,9 @@ impl FirstSeen {
         let before = clusters.range(..=&occurrence).next_back().map(|(first, &end)| (first == &occurrence, end));
         let joins_before = match before {
             // The same occurrence again (a list repeating a value): nothing new.
-            Some((true, _)) => return self.grow(grown),
+            Some((true, _)) => return self.grow(grown).map(|()| false),
             // Within the cluster before: it is unchanged.
-            Some((false, end)) if time - end < gap && time <= end => return self.grow(grown),
+            Some((false, end)) if time - end < gap && time <= end => return self.grow(grown).map(|()| false),
             Some((false, end)) => time - end < gap,
             None => false,
         };
@@ -159,7 +160,7 @@ impl FirstSeen {
             }
             clusters.insert(occurrence, end);
         }
-        self.grow(grown)
+        self.grow(grown).map(|()| !joins_before)
     }
 
     fn grow(&mut self, bytes: usize) -> Result<()> {
@@ -173,13 +174,13 @@ impl FirstSeen {
 
     /// For each occurrence that some run would alert on, with its term: the range of run
     /// times that would, `(event, term, earliest, latest)`, by term then time.
-    pub fn new_occurrences(self) -> Vec<(EventRef, String, i64, i64)> {
-        let mut terms: Vec<_> = self.terms.into_iter().collect();
-        terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    pub fn new_occurrences(&self) -> Vec<(EventRef, String, i64, i64)> {
+        let mut terms: Vec<_> = self.terms.iter().collect();
+        terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut found = Vec::new();
         for (term, clusters) in terms {
             let mut end_before: Option<i64> = None;
-            for (first, end) in clusters {
+            for (first, &end) in clusters {
                 let time = first.event.window_time;
                 let earliest = end_before.map_or(time, |end_before| time.max(end_before + self.history_ms));
                 let latest = time + self.lookback_ms - 1;

@@ -41,6 +41,8 @@ use keytrail_rules::{Detection, Logic, empty_scan};
 use serde_json::Value;
 
 use crate::alert::row_fields;
+use crate::new_terms::{FirstSeen, term_keys};
+use crate::per_event::{EventRef, batch_events, event_ids};
 
 pub const ACTION: &str = "event.action";
 pub const TIMESTAMP: &str = "@timestamp";
@@ -57,6 +59,8 @@ pub struct EventStore {
     schema: SchemaRef,
     /// By KQL query text: the events the query matched, or why it could not run.
     matched: HashMap<String, Result<MatchedEvents, Failure>>,
+    /// By [`new_terms_key`]: a new_terms rule's terms and the events that can alert.
+    first_seen: HashMap<String, Result<FirstSeenEvents, Failure>>,
     /// By ES|QL query and timestamp field ([`esql_key`]): the file of the events the query can
     /// use, or why it could not run.
     esql_inputs: HashMap<String, Result<Arc<dyn SpillFile>, Failure>>,
@@ -171,21 +175,83 @@ impl<Kept> Selection<Kept> {
     }
 }
 
-/// A KQL query's matched events on their way to the store: every column, in a temporary
-/// file.
+/// What the read keeps of a KQL query's matches: every column, in a temporary file, when a
+/// query rule uses the query; the terms' state of each new_terms rule that uses it.
 struct Matched {
     /// The first rule of the query, to name it.
     origin: String,
-    decided_by: Vec<usize>,
-    file: RowsFile,
+    file: Option<(Vec<usize>, RowsFile)>,
+    new_terms: Vec<(String, Result<NewTermsSelection, Failure>)>,
     rows: usize,
 }
 
 impl Matched {
     fn keep(&mut self, rows: RecordBatch) -> Result<()> {
         self.rows += rows.num_rows();
-        self.file.write(rows)
+        for (_, selection) in &mut self.new_terms {
+            if let Ok(kept) = selection
+                && let Err(error) = kept.add(&rows)
+            {
+                *selection = Err(Arc::new(error));
+            }
+        }
+        match &mut self.file {
+            Some((_, file)) => file.write(rows),
+            None => Ok(()),
+        }
     }
+}
+
+/// A new_terms rule judged while the events are read: its terms' clusters ([`FirstSeen`]),
+/// and every column of the events that started a cluster when they were read (the only ones
+/// that can alert), in a temporary file.
+struct NewTermsSelection {
+    fields: Vec<String>,
+    window_field: String,
+    seen: FirstSeen,
+    file: RowsFile,
+    batches: usize,
+}
+
+impl NewTermsSelection {
+    fn add(&mut self, rows: &RecordBatch) -> Result<()> {
+        let terms = term_keys(rows, &self.fields)?;
+        let ids = event_ids(rows);
+        // The rows written, in order: an event's place in the file is its place among them.
+        let mut written: Vec<u32> = Vec::new();
+        for event in batch_events(rows, self.batches, &self.window_field)? {
+            let id = ids.filter(|ids| ids.is_valid(event.row)).map(|ids| ids.value(event.row));
+            for term in &terms[event.row] {
+                let place = match written.last() {
+                    Some(&last) if last as usize == event.row => written.len() - 1,
+                    _ => written.len(),
+                };
+                if self.seen.add(term, EventRef { row: place, ..event }, id)? && place == written.len() {
+                    written.push(event.row as u32);
+                }
+            }
+        }
+        if !written.is_empty() {
+            self.file.write(take_record_batch(rows, &UInt32Array::from(written))?)?;
+            self.batches += 1;
+        }
+        Ok(())
+    }
+}
+
+/// A new_terms rule's terms as the read left them, and the events they point at.
+pub struct FirstSeenEvents {
+    pub seen: FirstSeen,
+    pub events: EventsFile,
+}
+
+/// Where a new_terms rule's state is kept: rules with the same query, fields, history,
+/// lookback and timestamp field share it.
+fn new_terms_key(detection: &Detection) -> Option<String> {
+    let Logic::NewTerms { query, fields, history_ms } = &detection.logic else { return None };
+    let schedule = &detection.schedule;
+    let field = schedule.timestamp_field.def().name;
+    Some(format!("{}\u{0}{}\u{0}{history_ms}\u{0}{}\u{0}{field}", query.text(), fields.join(","), schedule.lookback_ms))
 }
 
 /// An event's fields, name and value, as its alert shows them.
@@ -195,10 +261,13 @@ pub type EventFields = Vec<(String, Value)>;
 /// columns its rules decide by, batch i of the file every column of the same rows.
 pub struct MatchedEvents {
     decided_by: Vec<usize>,
-    file: Arc<dyn SpillFile>,
+    events: EventsFile,
     origin: String,
     runtime: Arc<RuntimeEnv>,
 }
+
+/// Events with every column, in a temporary Arrow file, found by (batch, row).
+pub struct EventsFile(Arc<dyn SpillFile>);
 
 /// The columns a rule decides by, read back for its run, their memory taken from the pool
 /// while they are held.
@@ -219,7 +288,8 @@ impl MatchedEvents {
     /// The columns the query's rules decide by, batch by batch as the file holds them, all
     /// held at once.
     pub fn keys(&self) -> Result<DecisionKeys> {
-        let memory = self.reserve("the events it matches");
+        let memory = MemoryConsumer::new(format!("hunt: the events {} matches", self.origin))
+            .register(&self.runtime.memory_pool);
         let mut batches = Vec::new();
         for batch in self.key_batches()? {
             // A projected batch's arrays are slices of the whole batch as read: copied, the
@@ -237,17 +307,19 @@ impl MatchedEvents {
         Ok(DecisionKeys { batches, _memory: memory })
     }
 
+    /// Every column of the matched events.
+    pub fn events(&self) -> &EventsFile {
+        &self.events
+    }
+
     /// The columns the query's rules decide by, one batch at a time, in the file's order.
     pub fn key_batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
-        let file = BufReader::new(std::fs::File::open(local_path(&self.file)?)?);
+        let file = BufReader::new(std::fs::File::open(local_path(&self.events.0)?)?);
         Ok(FileReader::try_new(file, Some(self.decided_by.clone()))?.map(|batch| Ok(batch?)))
     }
+}
 
-    /// A share of the session's memory pool, for what a rule of the query holds (`what`).
-    pub fn reserve(&self, what: &str) -> MemoryReservation {
-        MemoryConsumer::new(format!("hunt: {what}, for {}", self.origin)).register(&self.runtime.memory_pool)
-    }
-
+impl EventsFile {
     /// Every field of the events at (batch, row), for their alerts: the file is read once,
     /// batch by batch, and only the batches holding them.
     pub fn fields(
@@ -262,7 +334,7 @@ impl MatchedEvents {
         if wanted.is_empty() {
             return Ok(fields);
         }
-        let mut reader = FileReader::try_new(BufReader::new(std::fs::File::open(local_path(&self.file)?)?), None)?;
+        let mut reader = FileReader::try_new(BufReader::new(std::fs::File::open(local_path(&self.0)?)?), None)?;
         for (batch, rows) in wanted {
             reader.set_index(batch)?;
             let read = reader
@@ -360,20 +432,17 @@ fn esql_selection(
     Ok((filter, file))
 }
 
-/// For each KQL query, the columns its rules decide by: `@timestamp`, `event.id` (which
-/// breaks ties in time), each rule's timestamp field and new_terms fields.
+/// For each KQL query of a query rule, the columns its query rules decide by: `@timestamp`,
+/// `event.id` (which breaks ties in time) and each rule's timestamp field.
 fn decision_columns(detections: &[Detection], schema: &SchemaRef) -> HashMap<String, BTreeSet<usize>> {
     let mut columns: HashMap<String, BTreeSet<usize>> = HashMap::new();
     for detection in detections {
-        let (query, terms) = match &detection.logic {
-            Logic::Query(query) => (query, &[][..]),
-            Logic::NewTerms { query, fields, .. } => (query, fields.as_slice()),
-            Logic::Esql(_) => continue,
-        };
-        let names = [TIMESTAMP, EVENT_ID, detection.schedule.timestamp_field.def().name]
-            .into_iter()
-            .chain(terms.iter().map(String::as_str));
-        columns.entry(query.text().to_string()).or_default().extend(names.filter_map(|n| schema.index_of(n).ok()));
+        let Logic::Query(query) = &detection.logic else { continue };
+        let names = [TIMESTAMP, EVENT_ID, detection.schedule.timestamp_field.def().name];
+        columns
+            .entry(query.text().to_string())
+            .or_default()
+            .extend(names.iter().filter_map(|n| schema.index_of(n).ok()));
     }
     columns
 }
@@ -400,19 +469,45 @@ impl EventStore {
         for detection in detections {
             match &detection.logic {
                 Logic::Query(query) | Logic::NewTerms { query, .. } => {
-                    matchers.entry(query.text().to_string()).or_insert_with(|| {
+                    let matcher = matchers.entry(query.text().to_string()).or_insert_with(|| {
                         let predicate =
                             query.to_expr(&schema).map_err(|e| Arc::new(DataFusionError::Plan(format!("KQL: {e}"))));
                         Selection::new(predicate.and_then(|predicate| {
                             let actions = query.required_values(ACTION);
                             let filter = RowFilter::new(Some(predicate), &unqualified, actions, None)?;
-                            let what = format!("the events {} matches", detection.origin);
-                            let file = RowsFile::create(&schema, &runtime, &what)?;
-                            let decided_by = decided_by[query.text()].iter().copied().collect();
+                            let file = match decided_by.get(query.text()) {
+                                Some(columns) => {
+                                    let what = format!("the events {} matches", detection.origin);
+                                    Some((
+                                        columns.iter().copied().collect(),
+                                        RowsFile::create(&schema, &runtime, &what)?,
+                                    ))
+                                }
+                                None => None,
+                            };
                             let origin = detection.origin.clone();
-                            Ok((filter, Matched { origin, decided_by, file, rows: 0 }))
+                            Ok((filter, Matched { origin, file, new_terms: Vec::new(), rows: 0 }))
                         }))
                     });
+                    let (Ok((_, matched)), Some(key)) = (&mut matcher.filter, new_terms_key(detection)) else {
+                        continue;
+                    };
+                    if matched.new_terms.iter().all(|(known, _)| *known != key) {
+                        let Logic::NewTerms { fields, history_ms, .. } = &detection.logic else { continue };
+                        let memory = MemoryConsumer::new(format!("hunt: the terms {} has seen", detection.origin))
+                            .register(&runtime.memory_pool);
+                        let what = format!("the events that started terms of {}", detection.origin);
+                        let selection = RowsFile::create(&schema, &runtime, &what).map_err(Arc::new).map(|file| {
+                            NewTermsSelection {
+                                fields: fields.clone(),
+                                window_field: detection.schedule.timestamp_field.def().name.to_string(),
+                                seen: FirstSeen::new(*history_ms, detection.schedule.lookback_ms, memory),
+                                file,
+                                batches: 0,
+                            }
+                        });
+                        matched.new_terms.push((key, selection));
+                    }
                 }
                 Logic::Esql(query) => {
                     esql.entry(esql_key(query, detection.schedule.timestamp_field.def().name)).or_insert_with(|| {
@@ -425,6 +520,7 @@ impl EventStore {
         let mut store = EventStore {
             schema: schema.clone(),
             matched: HashMap::new(),
+            first_seen: HashMap::new(),
             esql_inputs: HashMap::new(),
             runtime: runtime.clone(),
             span: None,
@@ -469,12 +565,25 @@ impl EventStore {
         let kept: usize = matchers.values().flat_map(|m| m.filter.iter().map(|(_, m)| m.rows)).sum();
         tracing::debug!("{} KQL queries kept {kept} matched events", matchers.len());
         for (text, matcher) in matchers {
-            let matched = matcher.filter.and_then(|(_, matched)| {
-                let Matched { origin, decided_by, file, .. } = matched;
-                let file = file.finish().map_err(Arc::new)?;
-                Ok(MatchedEvents { decided_by, file, origin, runtime: runtime.clone() })
-            });
-            store.matched.insert(text, matched);
+            let (matched, new_terms) = match matcher.filter {
+                Ok((_, Matched { origin, file, new_terms, .. })) => {
+                    let matched = file.map(|(decided_by, file)| {
+                        let file = file.finish().map_err(Arc::new)?;
+                        Ok(MatchedEvents { decided_by, events: EventsFile(file), origin, runtime: runtime.clone() })
+                    });
+                    (matched, new_terms)
+                }
+                Err(failure) => (Some(Err(failure)), Vec::new()),
+            };
+            if let Some(matched) = matched {
+                store.matched.insert(text, matched);
+            }
+            for (key, selection) in new_terms {
+                let kept = selection.and_then(|NewTermsSelection { seen, file, .. }| {
+                    Ok(FirstSeenEvents { seen, events: EventsFile(file.finish().map_err(Arc::new)?) })
+                });
+                store.first_seen.insert(key, kept);
+            }
         }
         store.esql_inputs = esql
             .into_iter()
@@ -520,9 +629,21 @@ impl EventStore {
         self.events == 0
     }
 
-    /// The events `query` matched.
+    /// The events `query` (of a query rule) matched.
     pub fn matched(&self, query: &keytrail_kql::Query) -> Result<&MatchedEvents> {
         kept_for(&self.matched, query.text(), query.text())
+    }
+
+    /// What the read kept for a new_terms rule.
+    pub fn first_seen(&self, detection: &Detection) -> Result<&FirstSeenEvents> {
+        let (Logic::NewTerms { query, .. }, Some(key)) = (&detection.logic, new_terms_key(detection)) else {
+            return Err(DataFusionError::Internal(format!("{} is not a new_terms rule", detection.origin)));
+        };
+        // A query that could not run fails its new_terms rules too.
+        if let Some(Err(failure)) = self.matched.get(query.text()) {
+            return Err(DataFusionError::Shared(failure.clone()));
+        }
+        kept_for(&self.first_seen, &key, query.text())
     }
 
     /// The events an ES|QL query can use, as a scan with the table's name and columns (those
