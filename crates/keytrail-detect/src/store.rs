@@ -1,15 +1,16 @@
 //! The events of a hunt, read once as a stream. What is kept is what the rules need, not the
-//! events, so memory follows the matches, not the input:
+//! events, so memory follows the matches and the rules' state, not the input:
 //!
 //! - for each KQL query (of `query` and `new_terms` rules; rules sharing a query share it),
-//!   the events it matches. Most queries name the actions they look at
+//!   the rows it matches. Most queries name the actions they look at
 //!   (`event.action:(CreateUser or …)`), so each batch is indexed by action once and a query
-//!   is evaluated on the rows of its actions only. Every column goes to a temporary Arrow
-//!   file: a rule reads back the columns it decides by (times, event id, new_terms fields)
-//!   when it runs, and every field of the events that raise alerts ([`MatchedEvents`]). A
-//!   query rule holds its matches' columns while it runs; a new_terms rule reads them batch
-//!   by batch into the state of its terms ([`crate::new_terms::FirstSeen`]), so what it
-//!   holds follows the terms, not the events;
+//!   is evaluated on the rows of its actions only. Then:
+//!   - for its query rules, every column goes to a temporary Arrow file: a rule reads back
+//!     the columns it decides by (times, event id) when it runs, and every field of the
+//!     events that raise alerts ([`MatchedEvents`]);
+//!   - each of its new_terms rules is judged as the rows arrive: it keeps its terms' state
+//!     ([`crate::new_terms::FirstSeen`]) and writes only the events that started a cluster of
+//!     a term when they were read, the only ones that can alert ([`FirstSeenEvents`]);
 //! - for each ES|QL query, the events that pass the WHERE commands it starts with
 //!   ([`keytrail_esql::Query::leading_filter`]), with only the columns its plan reads, written
 //!   to an Arrow IPC file in the temporary folder, which its DataFusion plan then scans.
