@@ -1,7 +1,7 @@
 //! A hunt: every detection over the stored events, on the schedule Elastic would have run
 //! it. Each alert goes to the earliest run that sees it and has not yet raised `max_signals`
 //! alerts; an alert Elastic would give the same id (same event; same event and terms; same
-//! ES|QL row of a non-aggregating query) is raised once (see `schedule::assign_runs`).
+//! ES|QL row of a non-aggregating query) is raised once (see [`assign_runs`]).
 
 use std::hash::Hash;
 

@@ -21,7 +21,7 @@
 //!
 //! A backfill's runs are at `end − k·interval`; each sees `(run − from, run]`. No run is
 //! replayed: each candidate alert knows the runs that would raise it (per-event rules: the
-//! runs whose window holds the event), and [`schedule::assign_runs`] hands out the runs'
+//! runs whose window holds the event), and `schedule::assign_runs` hands out the runs'
 //! `max_signals` as Elastic's executions would (tests/literal_schedule.rs checks it against
 //! a replay of every run).
 
