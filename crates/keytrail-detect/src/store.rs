@@ -286,13 +286,13 @@ impl DecisionKeys {
 }
 
 impl MatchedEvents {
-    /// The columns the query's rules decide by, batch by batch as the file holds them, all
-    /// held at once.
+    /// The columns the query's rules decide by, batch by batch as the file holds them.
     pub fn keys(&self) -> Result<DecisionKeys> {
         let memory = MemoryConsumer::new(format!("hunt: the events {} matches", self.origin))
             .register(&self.runtime.memory_pool);
+        let file = BufReader::new(std::fs::File::open(local_path(&self.events.0)?)?);
         let mut batches = Vec::new();
-        for batch in self.key_batches()? {
+        for batch in FileReader::try_new(file, Some(self.decided_by.clone()))? {
             // A projected batch's arrays are slices of the whole batch as read: copied, the
             // columns not decided by are let go.
             let batch = batch?;
@@ -311,12 +311,6 @@ impl MatchedEvents {
     /// Every column of the matched events.
     pub fn events(&self) -> &EventsFile {
         &self.events
-    }
-
-    /// The columns the query's rules decide by, one batch at a time, in the file's order.
-    pub fn key_batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
-        let file = BufReader::new(std::fs::File::open(local_path(&self.events.0)?)?);
-        Ok(FileReader::try_new(file, Some(self.decided_by.clone()))?.map(|batch| Ok(batch?)))
     }
 }
 
