@@ -7,10 +7,13 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::scalar::ScalarValue;
 use keytrail_rules::Rule;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 /// One alert: a rule's run that found something.
 #[derive(Debug, Clone)]
 pub struct Alert {
+    /// The same whichever run or process raises it ([`alert_id`]): `kibana.alert.uuid`.
+    pub id: String,
     pub rule: Arc<Rule>,
     /// When the run that raised it happened (epoch ms).
     pub run_time: i64,
@@ -26,6 +29,7 @@ impl Alert {
     pub fn to_json(&self) -> Value {
         let mut document = Map::new();
         document.insert("@timestamp".into(), time(self.run_time));
+        insert_dotted(&mut document, "kibana.alert.uuid", self.id.clone().into());
         let rule = &self.rule;
         let mut rule_object = Map::new();
         rule_object.insert("uuid".into(), rule.rule_id.clone().into());
@@ -53,6 +57,21 @@ impl Alert {
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.fields.iter().find(|(field, _)| field == name).map(|(_, value)| value)
     }
+}
+
+/// An alert's id, from its rule and what it is about (as Elastic's detection engine makes
+/// alert ids, which are also what it deduplicates on): for an event's alert, the event's
+/// CloudTrail id; for a new term, the event and the term; for an aggregating ES|QL row, its
+/// run and values. A SHA-256, in hex.
+pub fn alert_id(rule_id: &str, evidence: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(rule_id.as_bytes());
+    for part in evidence {
+        // A separator no part holds, so that ("ab", "c") and ("a", "bc") differ.
+        hash.update([0]);
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Puts `value` at the dotted path `name`; where a path segment is already a value rather
@@ -134,6 +153,15 @@ fn scalar_json(scalar: &ScalarValue) -> Option<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn alert_ids_follow_the_rule_and_the_evidence_only() {
+        let id = alert_id("rule-1", &["event-1"]);
+        assert_eq!(id.len(), 64);
+        assert_eq!(id, alert_id("rule-1", &["event-1"]));
+        assert_ne!(id, alert_id("rule-2", &["event-1"]));
+        assert_ne!(alert_id("r", &["ab", "c"]), alert_id("r", &["a", "bc"]));
+    }
 
     #[test]
     fn dotted_names_nest() {

@@ -3,15 +3,17 @@
 //! alerts; an alert Elastic would give the same id (same event; same event and terms; same
 //! ES|QL row of a non-aggregating query) is raised once (see [`assign_runs`]).
 
+use std::collections::HashSet;
 use std::hash::Hash;
 
+use datafusion::arrow::array::Array;
 use datafusion::error::Result;
 use keytrail_rules::{Detection, Logic};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, alert_id};
 use crate::baseline::{Baseline, History, mark_thin};
 use crate::esql;
-use crate::per_event::{EventRef, events_in_time_order};
+use crate::per_event::{EventRef, event_ids, events_in_time_order};
 use crate::schedule::{Candidate, RunGrid, assign_runs};
 use crate::store::{EventFields, EventStore, EventsFile};
 
@@ -29,6 +31,12 @@ pub struct HuntOptions {
     /// How much of the data first-seen rules (new_terms, and ES|QL rules tagged
     /// [`BASELINE_TAG`]) take as history before they judge.
     pub baseline: Baseline,
+    /// The first run to compute (epoch ms); default: `since`, else the start of the data. A
+    /// watch computes only the runs it has not done, with the data before them as history.
+    pub runs_from: Option<i64>,
+    /// The ids of alerts raised before this hunt (by a watch's earlier ticks): not raised
+    /// again and, as in Elastic, dropped before a run's `max_signals` is counted.
+    pub raised: HashSet<String>,
 }
 
 /// What one detection did.
@@ -63,6 +71,11 @@ fn first_seen_window(detection: &Detection) -> Option<i64> {
     }
 }
 
+/// How far before a run a rule reads events: its window, or a first-seen rule's history.
+pub fn reach_ms(detection: &Detection) -> i64 {
+    detection.schedule.lookback_ms.max(first_seen_window(detection).unwrap_or(0))
+}
+
 /// When the runs happen.
 #[derive(Debug, Clone, Copy)]
 enum Runs {
@@ -84,7 +97,8 @@ pub async fn hunt(store: &EventStore, detections: &[Detection], options: &HuntOp
     let runs = match (options.now, store.span) {
         (Some(now), _) => Runs::Once(now),
         (None, Some((first, last))) => {
-            Runs::Backfill { start: options.since.unwrap_or(first), end: options.until.unwrap_or(last) }
+            let start = options.runs_from.or(options.since).unwrap_or(first);
+            Runs::Backfill { start, end: options.until.unwrap_or(last) }
         }
         (None, None) => return report,
     };
@@ -107,7 +121,7 @@ pub async fn hunt(store: &EventStore, detections: &[Detection], options: &HuntOp
             error: None,
         };
         let started = std::time::Instant::now();
-        let result = run_detection(store, detection, runs, &grid, data_start, baseline_end).await;
+        let result = run_detection(store, detection, runs, &grid, data_start, baseline_end, &options.raised).await;
         tracing::debug!("{:.3} s: {}", started.elapsed().as_secs_f64(), detection.origin);
         match result {
             Ok((mut alerts, capped)) => {
@@ -127,12 +141,12 @@ pub async fn hunt(store: &EventStore, detections: &[Detection], options: &HuntOp
     }
     // Alerts of one rule and run with the same evidence time (events of one second) are
     // ordered by their fields, so that the output does not depend on how the read was split.
-    report.alerts.sort_by_cached_key(|a| (a.run_time, a.rule.name.clone(), a.first_event, fields_text(a)));
+    report.alerts.sort_by_cached_key(|a| (a.run_time, a.rule.name.clone(), a.first_event, fields_text(&a.fields)));
     report
 }
 
-fn fields_text(alert: &Alert) -> String {
-    alert.fields.iter().map(|(name, value)| format!("{name}={value}\n")).collect()
+fn fields_text(fields: &[(String, serde_json::Value)]) -> String {
+    fields.iter().map(|(name, value)| format!("{name}={value}\n")).collect()
 }
 
 async fn run_detection(
@@ -142,11 +156,19 @@ async fn run_detection(
     grid: &RunGrid,
     data_start: i64,
     baseline_end: i64,
+    raised: &HashSet<String>,
 ) -> Result<(Vec<Alert>, usize)> {
     let lookback = detection.schedule.lookback_ms;
     let window_field = detection.schedule.timestamp_field.def().name;
     let max_signals = detection.schedule.max_signals as usize;
-    let alert = |run_time, first_event, last_event, fields| Alert {
+    let rule_id = detection.rule.rule_id.as_str();
+    // An event's alert without a CloudTrail event id (NDJSON input) is told by its fields.
+    let id_or_fields = |id: Option<String>, fields: &[(String, serde_json::Value)], extra: &str| {
+        id.unwrap_or_else(|| alert_id(rule_id, &[&fields_text(fields), extra]))
+    };
+    let was_raised = |id: Option<String>| !raised.is_empty() && id.is_some_and(|id| raised.contains(&id));
+    let alert = |id, run_time, first_event, last_event, fields| Alert {
+        id,
         rule: detection.rule.clone(),
         run_time,
         first_event,
@@ -158,6 +180,12 @@ async fn run_detection(
             let matched = store.matched(query)?;
             let keys = matched.keys()?;
             let events = events_in_time_order(keys.batches(), window_field)?;
+            let ids: Vec<_> = keys.batches().iter().map(event_ids).collect();
+            let id_of = |index: usize| {
+                let event = &events[index];
+                let ids = ids[event.batch].filter(|ids| ids.is_valid(event.row))?;
+                Some(alert_id(rule_id, &[ids.value(event.row)]))
+            };
             // A run at t sees (t − lookback, t].
             let candidates: Vec<_> = events
                 .iter()
@@ -172,37 +200,49 @@ async fn run_detection(
                 grid,
                 max_signals,
                 &candidates,
+                |index| was_raised(id_of(index)),
                 matched.events(),
                 |index| events[index],
                 |index, run, fields| {
                     let event = events[index];
-                    alert(run, event.time, event.time, fields)
+                    alert(id_or_fields(id_of(index), &fields, ""), run, event.time, event.time, fields)
                 },
             )
         }
         Logic::NewTerms { .. } => {
             let first_seen = store.first_seen(detection)?;
-            let occurrences: Vec<_> = first_seen
-                .seen
-                .new_occurrences()
-                .into_iter()
-                .filter(|(event, ..)| event.time >= baseline_end)
-                .collect();
+            let occurrences: Vec<_> =
+                first_seen.seen.new_occurrences().into_iter().filter(|o| o.event.time >= baseline_end).collect();
             let candidates: Vec<_> = occurrences
                 .iter()
-                .map(|(event, key, earliest, latest)| Candidate {
-                    identity: (event.batch, event.row, key.as_str()),
-                    runs: (*earliest, *latest),
-                    order: (event.window_time, event.time, event.batch, event.row, key.as_str()),
+                .map(|o| Candidate {
+                    identity: (o.event.batch, o.event.row, o.term),
+                    runs: o.runs,
+                    order: (o.event.window_time, o.event.time, o.event.batch, o.event.row, o.term),
                 })
                 .collect();
-            let event_of = |index: usize| occurrences[index].0;
-            raise_matched(grid, max_signals, &candidates, &first_seen.events, event_of, |index, run, mut fields_out| {
-                let (event, key, ..) = &occurrences[index];
-                let values = key.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
-                fields_out.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
-                alert(run, event.time, event.time, fields_out)
-            })
+            let id_of = |index: usize| {
+                let occurrence = &occurrences[index];
+                occurrence.event_id.map(|event_id| alert_id(rule_id, &[event_id, occurrence.term]))
+            };
+            let already = |index| was_raised(id_of(index));
+            let event_of = |index: usize| occurrences[index].event;
+            raise_matched(
+                grid,
+                max_signals,
+                &candidates,
+                already,
+                &first_seen.events,
+                event_of,
+                |index, run, mut fields| {
+                    let occurrence = &occurrences[index];
+                    let id = id_or_fields(id_of(index), &fields, occurrence.term);
+                    let values =
+                        occurrence.term.split('\u{0}').map(|v| serde_json::Value::String(v.to_string())).collect();
+                    fields.push(("kibana.alert.new_terms".to_string(), serde_json::Value::Array(values)));
+                    alert(id, run, occurrence.event.time, occurrence.event.time, fields)
+                },
+            )
         }
         Logic::Esql(query) => {
             let rows = match runs {
@@ -225,6 +265,10 @@ async fn run_detection(
             // Elastic gives an aggregating query's alerts ids of their run, so each run raises
             // its rows anew; a row of a non-aggregating query stands for its event.
             let aggregating = query.is_aggregating();
+            let id_of = |index: usize| {
+                let run = aggregating.then(|| rows[index].run_time.to_string());
+                alert_id(rule_id, &[run.as_deref().unwrap_or(""), &texts[index]])
+            };
             let candidates: Vec<_> = rows
                 .iter()
                 .zip(&texts)
@@ -234,9 +278,10 @@ async fn run_detection(
                     order: (evidence(row).0, text.as_str()),
                 })
                 .collect();
-            Ok(raise(grid, max_signals, &candidates, |index, run| {
+            let already = |index| was_raised(Some(id_of(index)));
+            Ok(raise(grid, max_signals, &candidates, already, |index, run| {
                 let (first, last) = evidence(&rows[index]);
-                alert(run, first, last, rows[index].fields.clone())
+                alert(id_of(index), run, first, last, rows[index].fields.clone())
             }))
         }
     }
@@ -248,25 +293,27 @@ fn raise_matched<Identity: Hash + Eq, Order: Ord>(
     grid: &RunGrid,
     max_signals: usize,
     candidates: &[Candidate<Identity, Order>],
+    already_raised: impl Fn(usize) -> bool,
     events: &EventsFile,
     event_of: impl Fn(usize) -> EventRef,
     mut make: impl FnMut(usize, i64, EventFields) -> Alert,
 ) -> Result<(Vec<Alert>, usize)> {
-    let assignment = assign_runs(grid, max_signals, candidates);
+    let assignment = assign_runs(grid, max_signals, candidates, already_raised);
     let fields = events.fields(assignment.raised.iter().map(|&(index, _)| event_of(index).at()))?;
     let alerts =
         assignment.raised.into_iter().map(|(index, run)| make(index, run, fields[&event_of(index).at()].clone()));
     Ok((alerts.collect(), assignment.capped))
 }
 
-/// Gives each candidate its run ([`assign_runs`]) and makes the alert of each raised one from
-/// its index and run: the alerts, and how many were capped.
+/// Gives each candidate not `already_raised` its run ([`assign_runs`]) and makes the alert of
+/// each raised one from its index and run: the alerts, and how many were capped.
 fn raise<Identity: Hash + Eq, Order: Ord>(
     grid: &RunGrid,
     max_signals: usize,
     candidates: &[Candidate<Identity, Order>],
+    already_raised: impl Fn(usize) -> bool,
     mut make: impl FnMut(usize, i64) -> Alert,
 ) -> (Vec<Alert>, usize) {
-    let assignment = assign_runs(grid, max_signals, candidates);
+    let assignment = assign_runs(grid, max_signals, candidates, already_raised);
     (assignment.raised.into_iter().map(|(index, run)| make(index, run)).collect(), assignment.capped)
 }

@@ -36,5 +36,5 @@ mod store;
 
 pub use alert::Alert;
 pub use baseline::{Baseline, History};
-pub use hunt::{BASELINE_TAG, HuntOptions, HuntReport, RuleOutcome, hunt};
+pub use hunt::{BASELINE_TAG, HuntOptions, HuntReport, RuleOutcome, hunt, reach_ms};
 pub use store::EventStore;

@@ -172,9 +172,8 @@ impl FirstSeen {
         })
     }
 
-    /// For each occurrence that some run would alert on, with its term: the range of run
-    /// times that would, `(event, term, earliest, latest)`, by term then time.
-    pub fn new_occurrences(&self) -> Vec<(EventRef, String, i64, i64)> {
+    /// Each occurrence that some run would alert on, by term then time.
+    pub fn new_occurrences(&self) -> Vec<NewOccurrence<'_>> {
         let mut terms: Vec<_> = self.terms.iter().collect();
         terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut found = Vec::new();
@@ -185,13 +184,29 @@ impl FirstSeen {
                 let earliest = end_before.map_or(time, |end_before| time.max(end_before + self.history_ms));
                 let latest = time + self.lookback_ms - 1;
                 if earliest <= latest {
-                    found.push((first.event, term.clone(), earliest, latest));
+                    found.push(NewOccurrence {
+                        event: first.event,
+                        event_id: first.id.as_deref(),
+                        term,
+                        runs: (earliest, latest),
+                    });
                 }
                 end_before = Some(end);
             }
         }
         found
     }
+}
+
+/// An occurrence of a term that some run would alert on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOccurrence<'a> {
+    pub event: EventRef,
+    /// CloudTrail's id of the event.
+    pub event_id: Option<&'a str>,
+    pub term: &'a str,
+    /// The first and last run time that would alert on it.
+    pub runs: (i64, i64),
 }
 
 #[cfg(test)]
@@ -218,7 +233,7 @@ mod tests {
         for &time in times {
             seen.add("k", at(time), None).unwrap();
         }
-        seen.new_occurrences().iter().map(|(e, _, low, high)| (e.time, *low, *high)).collect()
+        seen.new_occurrences().iter().map(|o| (o.event.time, o.runs.0, o.runs.1)).collect()
     }
 
     #[test]
@@ -235,7 +250,7 @@ mod tests {
         occurrences: &[(String, Occurrence)],
         history_ms: i64,
         lookback_ms: i64,
-    ) -> Vec<(EventRef, String, i64, i64)> {
+    ) -> Vec<NewOccurrence<'_>> {
         let mut sorted: Vec<_> = occurrences.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut found = Vec::new();
@@ -248,7 +263,12 @@ mod tests {
             };
             let latest = time + lookback_ms - 1;
             if earliest <= latest {
-                found.push((occurrence.event, term.clone(), earliest, latest));
+                found.push(NewOccurrence {
+                    event: occurrence.event,
+                    event_id: occurrence.id.as_deref(),
+                    term,
+                    runs: (earliest, latest),
+                });
             }
             previous = Some((term, time));
         }

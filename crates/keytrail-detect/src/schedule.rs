@@ -80,12 +80,15 @@ pub struct Assignment {
 }
 
 /// Sweeps the runs of `grid` in time order: each run raises, in candidate order, up to
-/// `max_signals` of the candidates it sees whose identity no earlier run raised. Each candidate
-/// enters a heap at its first run and leaves it once, so the work is O(n log n) plus the runs.
+/// `max_signals` of the candidates it sees whose identity no earlier run raised. Candidates
+/// `already_raised` (by runs before the grid, of which it knows only the alert ids) take no
+/// room. Each candidate enters a heap at its first run and leaves it once, so the work is
+/// O(n log n) plus the runs.
 pub fn assign_runs<Identity: Hash + Eq, Order: Ord>(
     grid: &RunGrid,
     max_signals: usize,
     candidates: &[Candidate<Identity, Order>],
+    already_raised: impl Fn(usize) -> bool,
 ) -> Assignment {
     let first_run = grid.first_run();
     let run_index = |time: i64| ((time - first_run) / grid.interval) as usize;
@@ -93,6 +96,7 @@ pub fn assign_runs<Identity: Hash + Eq, Order: Ord>(
     let mut spans: Vec<(usize, usize, usize)> = candidates
         .iter()
         .enumerate()
+        .filter(|&(index, _)| !already_raised(index))
         .filter_map(|(index, candidate)| {
             let (low, high) = candidate.runs;
             let first = run_between(grid, low, high)?;
@@ -180,13 +184,17 @@ mod tests {
             candidate(4, 41, 49, 41),
             candidate(5, 14, 20, 14),
         ];
-        let assignment = assign_runs(&grid, 1, &candidates);
+        let assignment = assign_runs(&grid, 1, &candidates, |_| false);
         assert_eq!(assignment.raised, [(0, 20), (1, 30)]);
         // 3 is seen by the runs at 20 only (25 < 30), 5 too: both full.
         assert_eq!(assignment.capped, 2);
-        let everything = assign_runs(&grid, 10, &candidates);
+        let everything = assign_runs(&grid, 10, &candidates, |_| false);
         assert_eq!(everything.raised, [(0, 20), (1, 20), (2, 20), (5, 20)]);
         assert_eq!(everything.capped, 0);
-        assert_eq!(assign_runs(&grid, 0, &candidates).capped, 4);
+        assert_eq!(assign_runs(&grid, 0, &candidates, |_| false).capped, 4);
+        // Identity 1 raised before the grid: the run at 20 has room for the next.
+        let after_a_watch_tick = assign_runs(&grid, 1, &candidates, |index| candidates[index].identity == 1);
+        assert_eq!(after_a_watch_tick.raised, [(1, 20)]);
+        assert_eq!(after_a_watch_tick.capped, 2);
     }
 }

@@ -6,7 +6,8 @@
 //!   log scripts/test.sh sums up.
 //! - [`moto`]: moto's AWS server (S3, IAM, STS) on 127.0.0.1.
 //! - [`files_under`]: the files a test's command wrote, walked.
-//! - [`isolated`]: the keytrail binary, kept from the machine's data and settings.
+//! - [`isolated`]: the keytrail binary, kept from the machine's data and settings;
+//!   [`stdout_of`] a run of it that must end with a given status.
 //! - [`Worker`]: a `keytrail worker` on a free port.
 
 pub mod moto;
@@ -26,6 +27,15 @@ pub fn isolated(path: &str) -> Command {
         .env_remove("KEYTRAIL_GEO_DB")
         .env_remove("KEYTRAIL_WORKERS");
     command
+}
+
+/// The stdout of `command`, which must end with exit status `code` (else the test fails with
+/// the command and its stderr).
+pub fn stdout_of(command: &mut Command, code: i32) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{command:?}: {stderr}");
+    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Every file under `folder`, at any depth, in path order.

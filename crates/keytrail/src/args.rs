@@ -53,6 +53,16 @@ pub enum Command {
         exit::help(None)
     ))]
     Ingest(IngestArgs),
+    /// Run the rules continuously as logs arrive: each new log file is read once into the
+    /// state folder's lake, every rule runs on its schedule, each alert goes to the sinks once.
+    #[command(
+        after_help = format!(
+            "Restart it with the same --state to go on where it stopped; `keytrail watch --status --state DIR` shows its progress.\n{}",
+            exit::help(None)
+        ),
+        mut_arg("paths", |paths| paths.required(false).required_unless_present("status"))
+    )]
+    Watch(WatchArgs),
     /// Write a realistic CloudTrail estate in the S3 layout, for trying keytrail out and for tests.
     #[command(after_help = exit::help(None))]
     Simulate(SimulateArgs),
@@ -219,11 +229,63 @@ pub struct HuntArgs {
     pub format: Option<AlertFormat>,
 }
 
+#[derive(Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// The watch's folder: its lake of the logs read, and its state (rule runs done, alerts
+    /// raised, deliveries). Made if new; a watch restarted on it goes on where it stopped.
+    #[arg(long, value_name = "DIR")]
+    pub state: std::path::PathBuf,
+    /// More rule files or folders of them (Elastic detection-rules TOML); repeatable.
+    #[arg(long = "rules", value_name = "FILE|DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out keytrail's built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Where alerts go (repeatable): stdout, or ndjson:PATH (appended). Default: stdout.
+    #[arg(long = "sink", value_name = "SINK")]
+    pub sinks: Vec<keytrail_watch::SinkSpec>,
+    /// Look for new logs and run what is due once, then exit (for cron, or to catch up).
+    #[arg(long)]
+    pub once: bool,
+    /// Take this time as now (replaying logs as if they were arriving); default: the clock.
+    #[arg(long, value_parser = parse_time)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// How often to look for new logs between the rules' runs.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub poll: u64,
+    /// How far behind the clock rules that judge by `@timestamp` run, so that the events of
+    /// their window have been delivered (CloudTrail delivers most within 15 minutes). Rules
+    /// that judge by delivery time (`timestamp_override = "event.ingested"`) run on time.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_settle)]
+    pub settle: i64,
+    /// How much of the first watched logs first-seen rules take as history: their whole
+    /// history window (default, as Elastic on a newly enabled rule with data before it), a
+    /// leading quarter, or none.
+    #[arg(long, value_enum, default_value_t = BaselineArg::Window)]
+    pub baseline: BaselineArg,
+    /// Print what the watch in --state has done (its last ticks, each rule's last run, what
+    /// the sinks have yet to deliver) and exit; works while the watch runs.
+    #[arg(long)]
+    pub status: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub enum BaselineArg {
     Quarter,
     Window,
     None,
+}
+
+impl From<BaselineArg> for keytrail_detect::Baseline {
+    fn from(arg: BaselineArg) -> Self {
+        match arg {
+            BaselineArg::Quarter => keytrail_detect::Baseline::Quarter,
+            BaselineArg::Window => keytrail_detect::Baseline::Window,
+            BaselineArg::None => keytrail_detect::Baseline::None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -355,6 +417,11 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// `2024-05-01`, `2024-05-01T12:00:00Z` or any RFC 3339 time.
+/// A duration as rules write them (`15m`, `1h`), or 0.
+fn parse_settle(text: &str) -> Result<i64, String> {
+    if text.trim() == "0" { Ok(0) } else { keytrail_rules::parse_interval(text) }
+}
+
 pub fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.to_utc());

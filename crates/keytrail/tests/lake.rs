@@ -2,22 +2,12 @@
 //! from the lake as it does from the raw logs; a second ingest adds only what is new; an
 //! ingest that stopped before its commit leaves nothing behind.
 
+mod common;
+
 use std::path::Path;
-use std::process::Output;
 
-use keytrail_testkit::{files_under, isolated};
-
-fn keytrail(args: &[&str]) -> Output {
-    isolated(env!("CARGO_BIN_EXE_keytrail")).args(args).output().unwrap()
-}
-
-/// stdout of a run that must end with `code`.
-fn run(code: i32, args: &[&str]) -> String {
-    let output = keytrail(args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "keytrail {args:?}: {stderr}");
-    String::from_utf8(output.stdout).unwrap()
-}
+use common::{keytrail, run};
+use keytrail_testkit::files_under;
 
 /// Queries whose answers must be the same from both: whole-table aggregates, the fixed columns
 /// of every kind (text, time, list), a flattened path, and time bounds that prune date folders.
@@ -66,7 +56,7 @@ fn every_command_answers_from_the_lake_as_from_the_logs() {
     assert!(run(0, &["convert", lake, "--to", "ndjson", "-o", "-", "-q"]).lines().count() as u64 == summary["events"]);
 
     // A lake is read alone.
-    let output = keytrail(&["query", "select 1", lake, logs]);
+    let output = keytrail(&["query", "select 1", lake, logs]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is a keytrail lake: read it alone"));
 }

@@ -1,39 +1,21 @@
 //! `keytrail hunt PATH... --rules DIR`
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use keytrail_detect::{Alert, Baseline, EventStore, History, HuntOptions, HuntReport, hunt};
 use keytrail_investigate::render::clip;
 use keytrail_rules::RuleSet;
 
-use crate::args::{AlertFormat, BaselineArg, HuntArgs};
+use crate::args::{AlertFormat, HuntArgs};
 use crate::exit;
 use crate::progress::Progress;
 use crate::setup::Reading;
 
 pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let mut rules = RuleSet::default();
-    if !args.no_builtin {
-        rules.add_builtin();
-    }
-    for path in &args.rules {
-        if !path.exists() {
-            anyhow::bail!("rules: {} does not exist", path.display());
-        }
-        rules.add_path(path);
-    }
+    let rules = load_rules(&args.rules, args.no_builtin, quiet)?;
     let schema = rules.table_schema();
-    rules.check(schema.arrow());
-    if !quiet {
-        for problem in &rules.problems {
-            eprintln!("keytrail: skipping rule: {problem}");
-        }
-    }
-    if rules.detections.is_empty() {
-        anyhow::bail!("no rule to run ({} could not run; --no-builtin needs --rules)", rules.problems.len());
-    }
-
     let reading = Reading::open(&args.read).await?;
     let context = reading.session(schema)?;
     let progress = Progress::follow(reading.report.clone(), quiet);
@@ -48,11 +30,8 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         now: millis(args.now),
         since: millis(args.read.since),
         until: millis(args.read.until),
-        baseline: match (args.no_baseline, args.baseline) {
-            (true, _) | (_, BaselineArg::None) => Baseline::None,
-            (_, BaselineArg::Quarter) => Baseline::Quarter,
-            (_, BaselineArg::Window) => Baseline::Window,
-        },
+        baseline: if args.no_baseline { Baseline::None } else { args.baseline.into() },
+        ..HuntOptions::default()
     };
     let read_seconds = started.elapsed().as_secs_f64();
     let report = hunt(&store, &rules.detections, &options).await;
@@ -97,6 +76,32 @@ pub async fn run(args: HuntArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
 /// Alerts of building-block rules: inputs to other rules, which Elastic keeps out of its
 /// alert table.
+/// The built-in rules unless `no_builtin`, and the rule files or folders `paths`, planned
+/// against the table their fields make; the rules that cannot run are reported and left out.
+pub fn load_rules(paths: &[PathBuf], no_builtin: bool, quiet: bool) -> anyhow::Result<RuleSet> {
+    let mut rules = RuleSet::default();
+    if !no_builtin {
+        rules.add_builtin();
+    }
+    for path in paths {
+        if !path.exists() {
+            anyhow::bail!("rules: {} does not exist", path.display());
+        }
+        rules.add_path(path);
+    }
+    let schema = rules.table_schema();
+    rules.check(schema.arrow());
+    if !quiet {
+        for problem in &rules.problems {
+            eprintln!("keytrail: skipping rule: {problem}");
+        }
+    }
+    if rules.detections.is_empty() {
+        anyhow::bail!("no rule to run ({} could not run; --no-builtin needs --rules)", rules.problems.len());
+    }
+    Ok(rules)
+}
+
 fn building_blocks(report: &HuntReport) -> usize {
     report.alerts.iter().filter(|a| a.rule.building_block_type.is_some()).count()
 }

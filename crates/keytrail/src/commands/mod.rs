@@ -9,6 +9,7 @@ mod query;
 mod rules;
 mod schema;
 mod simulate;
+mod watch;
 mod worker;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => schema::run(args).await,
         Command::Convert(args) => convert::run(args, quiet).await,
         Command::Simulate(args) => simulate::run(args, quiet),
+        Command::Watch(args) => watch::run(args, quiet).await,
         Command::Hunt(args) => hunt::run(args, quiet).await,
         Command::Ingest(args) => ingest::run(args, quiet).await,
         Command::Investigate(args) => investigate::run(args, quiet).await,

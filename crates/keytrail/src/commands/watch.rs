@@ -1,0 +1,275 @@
+//! `keytrail watch SOURCE... --state DIR`: the rules on their schedule as logs arrive (the
+//! design is keytrail_watch's crate doc).
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use keytrail_detect::{EventStore, HuntOptions, hunt, reach_ms};
+use keytrail_lake::{Lake, LakeTable};
+use keytrail_rules::{Detection, RuleSet};
+use keytrail_source::{DiscoverOptions, Sources, TimeRange};
+use keytrail_watch::{RaisedAlert, RuleRun, SinkSpec, State, Tick, latest_run};
+
+use super::hunt::load_rules;
+use super::ingest::ingest_new;
+use crate::args::WatchArgs;
+use crate::progress::Progress;
+use crate::setup::{Events, Reading};
+
+/// How much later than its delivery an event's own time may be and still be read for the
+/// runs that see it by delivery time: the read is cut by `@timestamp`, the runs by
+/// `event.ingested`.
+const DELIVERY_DELAY_MS: i64 = 24 * 3_600_000;
+
+/// After its first look a watch lists only the days of the logs' layout from yesterday on, so
+/// that a bucket of years is not listed every minute; it lists everything again once a day,
+/// for log files delivered days late.
+const FULL_LISTING_EVERY_MS: i64 = 24 * 3_600_000;
+
+pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.status {
+        print_status(&State::open_read_only(&args.state)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.read.workers.is_some() {
+        anyhow::bail!("watch reads and writes its state from this process: --workers does not apply to it");
+    }
+    let rules = load_rules(&args.rules, args.no_builtin, quiet)?;
+    let reading = Reading::open(&args.read).await?;
+    if !matches!(reading.events, Events::Logs { .. }) {
+        anyhow::bail!("watch reads logs (files, folders, s3://) into its own lake under --state, not a lake");
+    }
+    let lake = Lake::create(&args.state.join("lake"))?;
+    let mut state = State::open(&args.state)?;
+    let specs = if args.sinks.is_empty() { vec![SinkSpec::Stdout] } else { args.sinks.clone() };
+    let mut sinks = Vec::new();
+    for spec in &specs {
+        let name = spec.name();
+        let sink = spec.open(state.sink_position(&name)?)?;
+        // Where a new sink file starts: what it held before the watch is the user's.
+        if state.sink_position(&name)?.is_none() && sink.position().is_some() {
+            state.delivered(&name, &[], sink.position())?;
+        }
+        sinks.push((name, sink));
+    }
+    let sink_names: Vec<String> = sinks.iter().map(|(name, _)| name.clone()).collect();
+    let mut last_full_listing: Option<i64> = None;
+    loop {
+        let started = chrono::Utc::now().timestamp_millis();
+        let now = args.now.map_or(started, |t| t.timestamp_millis());
+        let timer = std::time::Instant::now();
+        // Folders and prefixes are listed anew each tick: what is new is what the lake lacks.
+        let full_listing = last_full_listing.is_none_or(|at| now - at >= FULL_LISTING_EVERY_MS);
+        let since =
+            if full_listing { None } else { chrono::DateTime::from_timestamp_millis(now - FULL_LISTING_EVERY_MS) };
+        if full_listing {
+            last_full_listing = Some(now);
+        }
+        let discover = DiscoverOptions { time_range: TimeRange { since, until: None }, aws: args.read.aws.options() };
+        let sources = Sources::discover(&args.read.paths, &discover).await?;
+        let progress = Progress::follow(reading.report.clone(), quiet || !args.once);
+        let ingested = ingest_new(&reading, &sources, &lake, progress).await?;
+        let clock = DueClock { now, settle_ms: args.settle };
+        let outcome = run_due(&rules, &lake, &reading, &state, clock, args.baseline.into()).await?;
+        let tick = Tick {
+            started,
+            now,
+            objects: ingested.objects as u64,
+            events: ingested.events,
+            newest_delivery: outcome.newest_delivery,
+            seconds: timer.elapsed().as_secs_f64(),
+        };
+        let new = state.commit_tick(&tick, outcome.estate_start, &outcome.runs, &outcome.alerts, &sink_names)?;
+        let (_, failures) = keytrail_watch::deliver(&mut state, &mut sinks);
+        for failure in failures {
+            tracing::warn!("{failure:#}: its alerts wait in the outbox for the next tick");
+        }
+        if !quiet {
+            eprintln!(
+                "keytrail watch: {} new log files ({} events), {} rule runs, {new} new alerts, {:.1} s",
+                ingested.objects,
+                ingested.events,
+                outcome.runs.len(),
+                tick.seconds
+            );
+        }
+        if args.once {
+            return Ok(ExitCode::SUCCESS);
+        }
+        // The next look: the next run due, or the poll, whichever comes first.
+        let next_run = rules.detections.iter().map(|d| clock.next_due(d)).min().unwrap_or(i64::MAX);
+        let wait_ms = (next_run - now).clamp(0, args.poll as i64 * 1_000);
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
+    }
+}
+
+/// When rules' runs are due.
+#[derive(Clone, Copy)]
+struct DueClock {
+    now: i64,
+    /// How far behind `now` rules that judge by `@timestamp` run.
+    settle_ms: i64,
+}
+
+impl DueClock {
+    /// The time by which a rule's runs are due: now, or for a rule whose window is by
+    /// `@timestamp`, `settle_ms` before, since events arrive minutes after they happen.
+    fn due_by(&self, detection: &Detection) -> i64 {
+        match detection.schedule.timestamp_field {
+            keytrail_ecs::Col::EventIngested => self.now,
+            _ => self.now - self.settle_ms,
+        }
+    }
+
+    /// The latest run of `detection` that is due.
+    fn latest(&self, detection: &Detection) -> i64 {
+        latest_run(self.due_by(detection), detection.schedule.interval_ms)
+    }
+
+    /// When the run after the latest due one becomes due (wall-clock time).
+    fn next_due(&self, detection: &Detection) -> i64 {
+        self.latest(detection) + detection.schedule.interval_ms + (self.now - self.due_by(detection))
+    }
+}
+
+/// What a tick's rule runs gave.
+struct DueOutcome {
+    /// The estate's start, when this tick was the first to see events.
+    estate_start: Option<i64>,
+    /// Each rule run, with its latest run now done.
+    runs: Vec<RuleRun>,
+    alerts: Vec<RaisedAlert>,
+    newest_delivery: Option<i64>,
+}
+
+/// Runs every rule's due runs over the lake: the runs after its last recorded run up to the
+/// latest due ([`DueClock`]); all runs since the data began, for a rule never run.
+async fn run_due(
+    rules: &RuleSet,
+    lake: &Lake,
+    reading: &Reading,
+    state: &State,
+    clock: DueClock,
+    baseline: keytrail_detect::Baseline,
+) -> anyhow::Result<DueOutcome> {
+    let last_runs = state.last_runs()?;
+    let estate_start = state.estate_start()?;
+    // Rules whose runs are the same are hunted together: (interval, first run, last run) → rules.
+    let mut groups: BTreeMap<(i64, Option<i64>, i64), Vec<Detection>> = BTreeMap::new();
+    for detection in &rules.detections {
+        let interval = detection.schedule.interval_ms;
+        let latest = clock.latest(detection);
+        let first_run = match last_runs.get(&detection.rule.rule_id) {
+            Some(&last) if last >= latest => continue,
+            Some(&last) => Some(last + interval),
+            None => None,
+        };
+        groups.entry((interval, first_run, latest)).or_default().push(detection.clone());
+    }
+    let mut outcome = DueOutcome { estate_start: None, runs: Vec::new(), alerts: Vec::new(), newest_delivery: None };
+    if groups.is_empty() {
+        return Ok(outcome);
+    }
+    // The earliest event a due run reads: its window, or its history, before its first run.
+    let since = groups
+        .iter()
+        .flat_map(|((_, first_run, _), detections)| detections.iter().map(move |d| first_run.map(|r| r - reach_ms(d))))
+        .try_fold(i64::MAX, |earliest, from| from.map(|from| earliest.min(from)))
+        .map(|earliest| earliest - DELIVERY_DELAY_MS);
+    let due: Vec<Detection> = groups.values().flatten().cloned().collect();
+    let time_range = TimeRange { since: since.and_then(chrono::DateTime::from_timestamp_millis), until: None };
+    let table = LakeTable::new(lake, rules.table_schema(), time_range, reading.report.clone())?;
+    let context = keytrail_engine::session_over(
+        Arc::new(table),
+        keytrail_lake::session_config(),
+        &reading.memory,
+        reading.report.clone(),
+    )?;
+    let store = EventStore::read(&context, &due).await?;
+    let Some((first_event, last_event)) = store.span else {
+        // Nothing to judge yet: the rules wait for events, and keep no runs.
+        return Ok(outcome);
+    };
+    outcome.newest_delivery = Some(last_event);
+    let estate_start = match estate_start {
+        Some(start) => start,
+        None => {
+            outcome.estate_start = Some(first_event);
+            first_event
+        }
+    };
+    for ((interval, first_run, latest), detections) in groups {
+        let mut raised = HashSet::new();
+        if let Some(first_run) = first_run {
+            for detection in &detections {
+                // An alert raised by a run that saw what these runs see, within its window.
+                let seen_from = first_run - detection.schedule.lookback_ms - interval;
+                raised.extend(state.raised_after(&detection.rule.rule_id, seen_from)?);
+            }
+        }
+        let options = HuntOptions {
+            since: Some(estate_start),
+            until: Some(latest),
+            runs_from: first_run,
+            raised,
+            baseline,
+            ..HuntOptions::default()
+        };
+        let report = hunt(&store, &detections, &options).await;
+        for rule in &report.rules {
+            if let Some(error) = &rule.error {
+                tracing::warn!("{}: {error} (its runs are tried again next tick)", rule.origin);
+            }
+        }
+        let failed: HashSet<&str> =
+            report.rules.iter().filter(|r| r.error.is_some()).map(|r| r.origin.as_str()).collect();
+        for detection in &detections {
+            if !failed.contains(detection.origin.as_str()) {
+                outcome.runs.push(RuleRun {
+                    rule_id: detection.rule.rule_id.clone(),
+                    name: detection.rule.name.clone(),
+                    last_run: latest,
+                    interval_ms: interval,
+                });
+            }
+        }
+        outcome.alerts.extend(report.alerts.into_iter().map(|alert| RaisedAlert {
+            id: alert.id.clone(),
+            rule_id: alert.rule.rule_id.clone(),
+            run_time: alert.run_time,
+            document: alert.to_json().to_string(),
+        }));
+    }
+    Ok(outcome)
+}
+
+fn print_status(state: &State) -> anyhow::Result<()> {
+    let status = state.status(10)?;
+    let time = |millis: i64| {
+        chrono::DateTime::from_timestamp_millis(millis)
+            .map_or_else(|| millis.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    println!("alerts raised: {}", status.alerts);
+    for (sink, count) in &status.undelivered {
+        println!("  not yet delivered to {sink}: {count}");
+    }
+    println!("last ticks (newest first):");
+    for (tick, new) in &status.last_ticks {
+        let lag = tick.newest_delivery.map_or("no events yet".to_string(), |newest| {
+            format!("newest log delivered {} min before", (tick.now - newest) / 60_000)
+        });
+        println!(
+            "  {}: {} new log files, {} events, {new} new alerts in {:.1} s; {lag}",
+            time(tick.started),
+            tick.objects,
+            tick.events,
+            tick.seconds
+        );
+    }
+    println!("rules (last run, next run):");
+    for rule in &status.rules {
+        println!("  {}  {}  {}", time(rule.last_run), time(rule.last_run + rule.interval_ms), rule.name);
+    }
+    Ok(())
+}
