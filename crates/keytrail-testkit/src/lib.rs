@@ -5,11 +5,13 @@
 //!   `KEYTRAIL_REQUIRE_ALL=1` (CI), and otherwise skips it visibly: on stderr and in the skip
 //!   log scripts/test.sh sums up.
 //! - [`moto`]: moto's AWS server (S3, IAM, STS) on 127.0.0.1.
+//! - [`http`]: an HTTP server that records what it is sent (the watch's HTTP sinks).
 //! - [`files_under`]: the files a test's command wrote, walked.
 //! - [`isolated`]: the keytrail binary, kept from the machine's data and settings;
 //!   [`stdout_of`] a run of it that must end with a given status.
 //! - [`Worker`]: a `keytrail worker` on a free port.
 
+pub mod http;
 pub mod moto;
 pub mod require;
 

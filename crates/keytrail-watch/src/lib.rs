@@ -22,7 +22,7 @@
 mod sink;
 mod state;
 
-pub use sink::{Sink, SinkSpec};
+pub use sink::{Outgoing, Sink, SinkSecrets, SinkSpec, webhook_signature};
 pub use state::{RaisedAlert, RuleRun, State, Status, Tick};
 
 /// The latest run at or before `now` of a rule run every `interval_ms`.
@@ -30,35 +30,39 @@ pub fn latest_run(now: i64, interval_ms: i64) -> i64 {
     now - now.rem_euclid(interval_ms)
 }
 
+/// A sink opened, with its name in the state.
+pub type NamedSink = (String, Box<dyn Sink>);
+
 /// How many alerts a sink is handed at a time.
 const DELIVERY_BATCH: usize = 500;
 
 /// Hands each sink what its outbox holds; returns how many alerts were delivered, and the
 /// first failure of each sink that failed (its alerts stay in the outbox for the next tick).
-pub fn deliver(state: &mut State, sinks: &mut [(String, Box<dyn Sink>)]) -> (usize, Vec<anyhow::Error>) {
+pub async fn deliver(state: &mut State, sinks: &mut [NamedSink]) -> (usize, Vec<anyhow::Error>) {
     let mut delivered = 0;
     let mut failures = Vec::new();
     for (name, sink) in sinks.iter_mut() {
-        let outcome = (|| -> anyhow::Result<usize> {
-            let mut count = 0;
-            loop {
-                let batch = state.undelivered(name, DELIVERY_BATCH)?;
-                if batch.is_empty() {
-                    return Ok(count);
-                }
-                let documents: Vec<&str> = batch.iter().map(|(_, document)| document.as_str()).collect();
-                let position = sink.deliver(&documents)?;
-                let ids: Vec<String> = batch.into_iter().map(|(id, _)| id).collect();
-                state.delivered(name, &ids, position)?;
-                count += ids.len();
-            }
-        })();
-        match outcome {
+        match deliver_to(state, name, sink.as_mut()).await {
             Ok(count) => delivered += count,
             Err(error) => failures.push(error.context(format!("sink {name}"))),
         }
     }
     (delivered, failures)
+}
+
+async fn deliver_to(state: &mut State, name: &str, sink: &mut dyn Sink) -> anyhow::Result<usize> {
+    let mut count = 0;
+    loop {
+        let batch = state.undelivered(name, DELIVERY_BATCH)?;
+        if batch.is_empty() {
+            return Ok(count);
+        }
+        let alerts: Vec<Outgoing> = batch.iter().map(|(id, document)| Outgoing { id, document }).collect();
+        let position = sink.deliver(&alerts).await?;
+        let ids: Vec<String> = batch.into_iter().map(|(id, _)| id).collect();
+        state.delivered(name, &ids, position)?;
+        count += ids.len();
+    }
 }
 
 #[cfg(test)]
@@ -72,8 +76,8 @@ mod tests {
         assert_eq!(latest_run(-1, 300), -300);
     }
 
-    #[test]
-    fn an_outbox_is_emptied_into_its_sink_and_survives_a_restart() {
+    #[tokio::test]
+    async fn an_outbox_is_emptied_into_its_sink_and_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alerts.ndjson");
         let spec = SinkSpec::Ndjson(path.clone());
@@ -86,14 +90,20 @@ mod tests {
             document: format!("{{\"id\":\"{id}\"}}"),
         };
         state.commit_tick(&tick, None, &[], &[alert("a"), alert("b")], &[spec.name()]).unwrap();
-        let mut sinks = vec![(spec.name(), spec.open(state.sink_position(&spec.name()).unwrap()).unwrap())];
-        assert_eq!(deliver(&mut state, &mut sinks).0, 2);
+        let mut sinks = vec![(
+            spec.name(),
+            spec.open(state.sink_position(&spec.name()).unwrap(), &SinkSecrets::default()).unwrap(),
+        )];
+        assert_eq!(deliver(&mut state, &mut sinks).await.0, 2);
         drop((sinks, state));
 
         let mut state = State::open(dir.path()).unwrap();
         state.commit_tick(&tick, None, &[], &[alert("b"), alert("c")], &[spec.name()]).unwrap();
-        let mut sinks = vec![(spec.name(), spec.open(state.sink_position(&spec.name()).unwrap()).unwrap())];
-        assert_eq!(deliver(&mut state, &mut sinks).0, 1);
+        let mut sinks = vec![(
+            spec.name(),
+            spec.open(state.sink_position(&spec.name()).unwrap(), &SinkSecrets::default()).unwrap(),
+        )];
+        assert_eq!(deliver(&mut state, &mut sinks).await.0, 1);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n");
     }

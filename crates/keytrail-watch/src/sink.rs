@@ -1,13 +1,17 @@
 //! Where a watch's alerts go. Alerts reach a sink from the state's outbox, after the tick that
 //! raised them is committed, and leave the outbox once the sink has them: a sink that fails
-//! keeps them for the next tick, and detection goes on.
+//! keeps them for the next tick, and detection goes on. Every sink is given each alert's id,
+//! so that a receiver can drop what a retry sends again.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+mod elasticsearch;
+mod http;
+mod ndjson;
+mod webhook;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use anyhow::Context;
+pub use webhook::signature as webhook_signature;
 
 /// A sink as given on the command line (`--sink`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,101 +20,123 @@ pub enum SinkSpec {
     Stdout,
     /// One JSON document per line, appended to a file.
     Ndjson(PathBuf),
+    /// An HTTP POST of each alert's JSON to a URL.
+    Webhook(String),
+    /// Elasticsearch's or OpenSearch's `_bulk` API into an index: `URL/INDEX`.
+    Elasticsearch { url: String, index: String },
 }
+
+/// The forms `--sink` takes.
+const FORMS: &str = "stdout, ndjson:PATH, webhook:URL or elasticsearch:URL/INDEX";
 
 impl FromStr for SinkSpec {
     type Err = String;
 
     fn from_str(text: &str) -> Result<SinkSpec, String> {
-        match text.split_once(':') {
-            _ if text == "stdout" => Ok(SinkSpec::Stdout),
-            Some(("ndjson", path)) if !path.is_empty() => Ok(SinkSpec::Ndjson(PathBuf::from(path))),
-            _ => Err(format!("unknown sink {text:?}: stdout, or ndjson:PATH")),
+        let unknown = || format!("unknown sink {:?}: {FORMS}", http::without_credentials(text));
+        let (kind, target) = match text.split_once(':') {
+            _ if text == "stdout" => return Ok(SinkSpec::Stdout),
+            Some((kind, target)) if !target.is_empty() => (kind, target),
+            _ => return Err(unknown()),
+        };
+        let url = |target: &str| match target.starts_with("http://") || target.starts_with("https://") {
+            true => Ok(target.trim_end_matches('/').to_string()),
+            false => Err(format!("{kind}: {:?} is not an http:// or https:// URL", http::without_credentials(target))),
+        };
+        match kind {
+            "ndjson" => Ok(SinkSpec::Ndjson(PathBuf::from(target))),
+            "webhook" => Ok(SinkSpec::Webhook(url(target)?)),
+            "elasticsearch" => {
+                let full = url(target)?;
+                match full.rsplit_once('/') {
+                    Some((url, index)) if !index.is_empty() && url.matches('/').count() >= 2 && !url.ends_with('/') => {
+                        Ok(SinkSpec::Elasticsearch { url: url.to_string(), index: index.to_string() })
+                    }
+                    _ => Err("elasticsearch: name the index after the URL, e.g. http://localhost:9200/keytrail-alerts"
+                        .to_string()),
+                }
+            }
+            _ => Err(unknown()),
         }
     }
 }
 
 impl SinkSpec {
-    /// The sink's name in the state: what its outbox and position are kept under.
+    /// The sink's name in the state and in messages: what its outbox and position are kept
+    /// under. Credentials in a URL are left out of it.
     pub fn name(&self) -> String {
         match self {
             SinkSpec::Stdout => "stdout".to_string(),
             SinkSpec::Ndjson(path) => format!("ndjson:{}", path.display()),
+            SinkSpec::Webhook(url) => format!("webhook:{}", http::without_credentials(url)),
+            SinkSpec::Elasticsearch { url, index } => {
+                format!("elasticsearch:{}/{index}", http::without_credentials(url))
+            }
         }
     }
 
-    /// Opens the sink where its last recorded delivery left it (`position`, for files). A file
-    /// longer than that holds an append the watch did not live to record: it is cut back, and
-    /// those alerts, still in the outbox, are written again — once.
-    pub fn open(&self, position: Option<u64>) -> anyhow::Result<Box<dyn Sink>> {
+    /// Opens the sink where its last recorded delivery left it (`position`, for files; see
+    /// the `ndjson` module), with `secrets`.
+    pub fn open(&self, position: Option<u64>, secrets: &SinkSecrets) -> anyhow::Result<Box<dyn Sink>> {
         Ok(match self {
-            SinkSpec::Stdout => Box::new(Stdout),
-            SinkSpec::Ndjson(path) => {
-                let mut file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open the sink file {}", path.display()))?;
-                let length = file.metadata()?.len();
-                if let Some(position) = position.filter(|&p| p < length) {
-                    file.set_len(position).with_context(|| format!("cannot cut {} back", path.display()))?;
-                }
-                let position = file.seek(SeekFrom::End(0))?;
-                Box::new(NdjsonFile { path: path.clone(), file, position })
+            SinkSpec::Stdout => Box::new(ndjson::Stdout),
+            SinkSpec::Ndjson(path) => Box::new(ndjson::NdjsonFile::open(path, position)?),
+            SinkSpec::Webhook(url) => Box::new(webhook::Webhook::new(url, secrets.webhook.clone())?),
+            SinkSpec::Elasticsearch { url, index } => {
+                Box::new(elasticsearch::Bulk::new(url, index, secrets.elasticsearch_api_key.clone())?)
             }
         })
     }
 }
 
+/// What the sinks authenticate with, kept out of the command line (and so out of `ps` and
+/// shell histories): from the environment.
+#[derive(Clone, Default)]
+pub struct SinkSecrets {
+    /// `KEYTRAIL_WEBHOOK_SECRET`: webhook requests are signed with it.
+    pub webhook: Option<Vec<u8>>,
+    /// `KEYTRAIL_ELASTICSEARCH_API_KEY`: sent to Elasticsearch as `ApiKey …`.
+    pub elasticsearch_api_key: Option<String>,
+}
+
+impl SinkSecrets {
+    pub fn from_environment() -> SinkSecrets {
+        let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        SinkSecrets {
+            webhook: variable("KEYTRAIL_WEBHOOK_SECRET").map(String::into_bytes),
+            elasticsearch_api_key: variable("KEYTRAIL_ELASTICSEARCH_API_KEY"),
+        }
+    }
+}
+
+impl std::fmt::Debug for SinkSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whether each is set, never what it is.
+        f.debug_struct("SinkSecrets")
+            .field("webhook", &self.webhook.is_some())
+            .field("elasticsearch_api_key", &self.elasticsearch_api_key.is_some())
+            .finish()
+    }
+}
+
+/// An alert on its way to a sink.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub id: &'a str,
+    /// Its JSON document, one line.
+    pub document: &'a str,
+}
+
 /// A place alerts are delivered to.
-pub trait Sink {
-    /// Delivers `documents` (one JSON text each) in order; returns where the sink now stands,
-    /// for sinks whose restart needs it (files), which the state records with the delivery.
-    fn deliver(&mut self, documents: &[&str]) -> anyhow::Result<Option<u64>>;
+#[async_trait::async_trait]
+pub trait Sink: Send {
+    /// Delivers `alerts` in order; returns where the sink now stands, for sinks whose restart
+    /// needs it (files), which the state records with the delivery.
+    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<u64>>;
 
     /// Where the sink stands now, before any delivery (files: their length).
-    fn position(&self) -> Option<u64>;
-}
-
-struct Stdout;
-
-impl Sink for Stdout {
-    fn deliver(&mut self, documents: &[&str]) -> anyhow::Result<Option<u64>> {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        for document in documents {
-            writeln!(out, "{document}")?;
-        }
-        out.flush()?;
-        Ok(None)
-    }
-
     fn position(&self) -> Option<u64> {
         None
-    }
-}
-
-struct NdjsonFile {
-    path: PathBuf,
-    file: File,
-    position: u64,
-}
-
-impl Sink for NdjsonFile {
-    fn deliver(&mut self, documents: &[&str]) -> anyhow::Result<Option<u64>> {
-        let mut text = String::new();
-        for document in documents {
-            text.push_str(document);
-            text.push('\n');
-        }
-        let written = self.file.write_all(text.as_bytes()).and_then(|()| self.file.sync_data());
-        written.with_context(|| format!("cannot write alerts to {}", self.path.display()))?;
-        self.position += text.len() as u64;
-        Ok(Some(self.position))
-    }
-
-    fn position(&self) -> Option<u64> {
-        Some(self.position)
     }
 }
 
@@ -122,24 +148,21 @@ mod tests {
     fn sinks_are_named_on_the_command_line() {
         assert_eq!("stdout".parse(), Ok(SinkSpec::Stdout));
         assert_eq!("ndjson:/tmp/a.ndjson".parse(), Ok(SinkSpec::Ndjson("/tmp/a.ndjson".into())));
+        assert_eq!("webhook:https://hooks.example/x/".parse(), Ok(SinkSpec::Webhook("https://hooks.example/x".into())));
+        let bulk = "elasticsearch:http://es:9200/keytrail-alerts".parse::<SinkSpec>().unwrap();
+        assert_eq!(bulk, SinkSpec::Elasticsearch { url: "http://es:9200".into(), index: "keytrail-alerts".into() });
         let error = "webhook".parse::<SinkSpec>().unwrap_err();
         assert!(error.contains("unknown sink \"webhook\""), "{error}");
         assert!("ndjson:".parse::<SinkSpec>().is_err());
+        assert!("webhook:ftp://x".parse::<SinkSpec>().unwrap_err().contains("not an http"));
+        assert!("elasticsearch:http://es:9200".parse::<SinkSpec>().unwrap_err().contains("name the index"));
     }
 
     #[test]
-    fn a_file_is_cut_back_to_its_last_recorded_delivery() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("alerts.ndjson");
-        let spec = SinkSpec::Ndjson(path.clone());
-        let mut sink = spec.open(None).unwrap();
-        let recorded = sink.deliver(&["{\"a\":1}"]).unwrap();
-        // A delivery the watch was killed before recording.
-        sink.deliver(&["{\"b\":2}"]).unwrap();
-        drop(sink);
-        let mut sink = spec.open(recorded).unwrap();
-        assert_eq!(sink.position(), recorded);
-        sink.deliver(&["{\"b\":2}"]).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"b\":2}\n");
+    fn credentials_in_a_url_stay_out_of_names_and_messages() {
+        let spec = "elasticsearch:https://elastic:hunter2@es:9200/alerts".parse::<SinkSpec>().unwrap();
+        assert_eq!(spec.name(), "elasticsearch:https://es:9200/alerts");
+        let error = "nope:https://u:hunter2@x".parse::<SinkSpec>().unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
     }
 }

@@ -243,7 +243,10 @@ pub struct WatchArgs {
     /// Leave out keytrail's built-in rules.
     #[arg(long)]
     pub no_builtin: bool,
-    /// Where alerts go (repeatable): stdout, or ndjson:PATH (appended). Default: stdout.
+    /// Where alerts go (repeatable): stdout; ndjson:PATH (appended); webhook:URL (a POST of
+    /// each alert, signed with KEYTRAIL_WEBHOOK_SECRET if set); elasticsearch:URL/INDEX (the
+    /// _bulk API; KEYTRAIL_ELASTICSEARCH_API_KEY, or a user and password in the URL).
+    /// Default: stdout.
     #[arg(long = "sink", value_name = "SINK")]
     pub sinks: Vec<keytrail_watch::SinkSpec>,
     /// Look for new logs and run what is due once, then exit (for cron, or to catch up).

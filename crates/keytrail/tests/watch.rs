@@ -161,3 +161,26 @@ fn a_watch_killed_at_any_moment_loses_and_repeats_no_alert() {
     assert_eq!(killed_lines, killed.len(), "an alert delivered twice");
     assert_eq!(killed, uninterrupted);
 }
+
+#[test]
+fn every_alert_reaches_every_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = keytrail_testkit::http::Recorder::start(vec![(200, "{}".into())]);
+    let arrivals = Arrivals::simulate(&dir.path().join("estate"), "2", "1500");
+    let logs = arrivals.estate.join("AWSLogs");
+    let (state, webhook) = (dir.path().join("state"), format!("webhook:{}/alerts", server.url));
+    let args = [
+        "watch",
+        logs.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--once",
+        "--now",
+        "2024-05-04T00:00:00Z",
+    ];
+    let stdout = run(0, &[&args[..], &["--sink", "stdout", "--sink", &webhook, "-q"]].concat());
+    let (on_stdout, lines) = alerts(&stdout);
+    assert!(lines > 0);
+    let posted: Vec<String> = server.requests().iter().map(|r| r.body.clone()).collect();
+    assert_eq!(alerts(&posted.join("\n")).0, on_stdout);
+}

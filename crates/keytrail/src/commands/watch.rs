@@ -9,7 +9,7 @@ use keytrail_detect::{EventStore, HuntOptions, hunt, reach_ms};
 use keytrail_lake::{Lake, LakeTable};
 use keytrail_rules::{Detection, RuleSet};
 use keytrail_source::{DiscoverOptions, Sources, TimeRange};
-use keytrail_watch::{RaisedAlert, RuleRun, SinkSpec, State, Tick, latest_run};
+use keytrail_watch::{RaisedAlert, RuleRun, SinkSecrets, SinkSpec, State, Tick, latest_run};
 
 use super::hunt::load_rules;
 use super::ingest::ingest_new;
@@ -43,10 +43,11 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let lake = Lake::create(&args.state.join("lake"))?;
     let mut state = State::open(&args.state)?;
     let specs = if args.sinks.is_empty() { vec![SinkSpec::Stdout] } else { args.sinks.clone() };
+    let secrets = SinkSecrets::from_environment();
     let mut sinks = Vec::new();
     for spec in &specs {
         let name = spec.name();
-        let sink = spec.open(state.sink_position(&name)?)?;
+        let sink = spec.open(state.sink_position(&name)?, &secrets)?;
         // Where a new sink file starts: what it held before the watch is the user's.
         if state.sink_position(&name)?.is_none() && sink.position().is_some() {
             state.delivered(&name, &[], sink.position())?;
@@ -81,7 +82,7 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             seconds: timer.elapsed().as_secs_f64(),
         };
         let new = state.commit_tick(&tick, outcome.estate_start, &outcome.runs, &outcome.alerts, &sink_names)?;
-        let (_, failures) = keytrail_watch::deliver(&mut state, &mut sinks);
+        let (_, failures) = keytrail_watch::deliver(&mut state, &mut sinks).await;
         for failure in failures {
             tracing::warn!("{failure:#}: its alerts wait in the outbox for the next tick");
         }
