@@ -71,6 +71,10 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let sources = Sources::discover(&args.read.paths, &discover).await?;
         let progress = Progress::follow(reading.report.clone(), quiet || !args.once);
         let ingested = ingest_new(&reading, &sources, &lake, progress).await?;
+        if ingested.objects > 0 {
+            // What the read skipped, so far: counted over the watch's life.
+            reading.finish(quiet, args.read.errors.as_deref());
+        }
         let clock = DueClock { now, settle_ms: args.settle };
         let outcome = run_due(&rules, &lake, &reading, &state, clock, args.baseline.into()).await?;
         let tick = Tick {
@@ -180,13 +184,11 @@ async fn run_due(
         .map(|earliest| earliest - DELIVERY_DELAY_MS);
     let due: Vec<Detection> = groups.values().flatten().cloned().collect();
     let time_range = TimeRange { since: since.and_then(chrono::DateTime::from_timestamp_millis), until: None };
-    let table = LakeTable::new(lake, rules.table_schema(), time_range, reading.report.clone())?;
-    let context = keytrail_engine::session_over(
-        Arc::new(table),
-        keytrail_lake::session_config(),
-        &reading.memory,
-        reading.report.clone(),
-    )?;
+    // The lake's events were counted when they were ingested: this read has a report of its own.
+    let report = Arc::new(keytrail_engine::ReadReport::default());
+    let table = LakeTable::new(lake, rules.table_schema(), time_range, report.clone())?;
+    let context =
+        keytrail_engine::session_over(Arc::new(table), keytrail_lake::session_config(), &reading.memory, report)?;
     let store = EventStore::read(&context, &due).await?;
     let Some((first_event, last_event)) = store.span else {
         // Nothing to judge yet: the rules wait for events, and keep no runs.
