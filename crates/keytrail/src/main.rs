@@ -20,10 +20,11 @@
 //!  keytrail-rules    Elastic detection-rules TOML → detections; their queries compiled by
 //!        │           keytrail-kql (KQL → expressions) and keytrail-esql (ES|QL → plans)
 //!  keytrail-detect   detections run on Elastic's schedule over events read once → alerts
+//!  keytrail-watch    the same, continuously: due runs, state in SQLite, sinks (`watch`)
 //!  keytrail-investigate  one key, user or address: its calls, derived sessions, persistence
 //!  keytrail-contain  a stolen key's containment plan; --apply with the AWS SDK, audited, undoable
 //!        │
-//!  keytrail (here)   commands: query, schema, convert, ingest, hunt, rules, investigate, contain, simulate, asn, worker
+//!  keytrail (here)   commands: query, schema, convert, ingest, hunt, watch, rules, investigate, contain, simulate, asn, worker
 //! ```
 //!
 //! Exit status: one scheme for every command, in [`exit`].
