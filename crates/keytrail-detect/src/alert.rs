@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 /// One alert: a rule's run that found something.
 #[derive(Debug, Clone)]
 pub struct Alert {
-    /// The same whichever run or process raises it ([`alert_id`]): `kibana.alert.uuid`.
+    /// The same whichever run or process raises it (made from the rule and the evidence):
+    /// `kibana.alert.uuid`.
     pub id: String,
     pub rule: Arc<Rule>,
     /// When the run that raised it happened (epoch ms).
