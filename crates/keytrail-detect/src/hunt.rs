@@ -166,7 +166,9 @@ async fn run_detection(
     let id_or_fields = |id: Option<String>, fields: &[(String, serde_json::Value)], extra: &str| {
         id.unwrap_or_else(|| alert_id(rule_id, &[&fields_text(fields), extra]))
     };
-    let was_raised = |id: Option<String>| !raised.is_empty() && id.is_some_and(|id| raised.contains(&id));
+    // Ids are made only when some alerts were raised before: a hunt makes them for its alerts alone.
+    let was_raised =
+        |id: &dyn Fn() -> Option<String>| !raised.is_empty() && id().is_some_and(|id| raised.contains(&id));
     let alert = |id, run_time, first_event, last_event, fields| Alert {
         id,
         rule: detection.rule.clone(),
@@ -200,7 +202,7 @@ async fn run_detection(
                 grid,
                 max_signals,
                 &candidates,
-                |index| was_raised(id_of(index)),
+                |index| was_raised(&|| id_of(index)),
                 matched.events(),
                 |index| events[index],
                 |index, run, fields| {
@@ -225,7 +227,7 @@ async fn run_detection(
                 let occurrence = &occurrences[index];
                 occurrence.event_id.map(|event_id| alert_id(rule_id, &[event_id, occurrence.term]))
             };
-            let already = |index| was_raised(id_of(index));
+            let already = |index| was_raised(&|| id_of(index));
             let event_of = |index: usize| occurrences[index].event;
             raise_matched(
                 grid,
@@ -278,7 +280,7 @@ async fn run_detection(
                     order: (evidence(row).0, text.as_str()),
                 })
                 .collect();
-            let already = |index| was_raised(Some(id_of(index)));
+            let already = |index| was_raised(&|| Some(id_of(index)));
             Ok(raise(grid, max_signals, &candidates, already, |index, run| {
                 let (first, last) = evidence(&rows[index]);
                 alert(id_of(index), run, first, last, rows[index].fields.clone())

@@ -47,9 +47,10 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut sinks = Vec::new();
     for spec in &specs {
         let name = spec.name();
-        let sink = spec.open(state.sink_position(&name)?, &secrets)?;
+        let position = state.sink_position(&name)?;
+        let sink = spec.open(position, &secrets)?;
         // Where a new sink file starts: what it held before the watch is the user's.
-        if state.sink_position(&name)?.is_none() && sink.position().is_some() {
+        if position.is_none() && sink.position().is_some() {
             state.delivered(&name, &[], sink.position())?;
         }
         sinks.push((name, sink));
