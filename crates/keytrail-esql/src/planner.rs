@@ -423,14 +423,17 @@ impl<'q> Planner<'q> {
             .alias(INLINE_GROUPS)
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| self.error(at, e.strip_backtrace()))?;
+        // The groups are the join's build side, which it holds in memory whole: there are at
+        // most as many as rows, often far fewer, and the rows stream past them.
         self.update(at, |b| {
-            let b = b.alias(INLINE_ROWS)?;
+            let rows = b.alias(INLINE_ROWS)?.build()?;
+            let groups = LogicalPlanBuilder::from(groups);
             let joined = if keys.is_empty() {
-                b.cross_join(groups)?
+                groups.cross_join(rows)?
             } else {
-                let left: Vec<Column> = keys.iter().map(|k| Column::new(Some(INLINE_ROWS), *k)).collect();
-                let right: Vec<Column> = keys.iter().map(|k| Column::new(Some(INLINE_GROUPS), *k)).collect();
-                b.join_detailed(groups, JoinType::Left, (left, right), None, NullEquality::NullEqualsNull)?
+                let of_groups: Vec<Column> = keys.iter().map(|k| Column::new(Some(INLINE_GROUPS), *k)).collect();
+                let of_rows: Vec<Column> = keys.iter().map(|k| Column::new(Some(INLINE_ROWS), *k)).collect();
+                groups.join_detailed(rows, JoinType::Right, (of_groups, of_rows), None, NullEquality::NullEqualsNull)?
             };
             joined.project(exprs)
         })
@@ -710,9 +713,12 @@ impl<'q> Planner<'q> {
             .alias(SURVIVORS)
             .and_then(LogicalPlanBuilder::build)
             .map_err(|e| self.error(at, e.strip_backtrace()))?;
+        // The survivors are the hash join's build side, which it holds in memory whole: they
+        // are few (keys and runs), while the slots' rows carry the lists and stream past them.
         self.update(at, |b| {
-            b.alias(SLOTS)?
-                .join_detailed(survivors, JoinType::Inner, (left, right), Some(held), NullEquality::NullEqualsNull)?
+            let slots = b.alias(SLOTS)?.build()?;
+            LogicalPlanBuilder::from(survivors)
+                .join_detailed(slots, JoinType::Inner, (right, left), Some(held), NullEquality::NullEqualsNull)?
                 .project(exprs)
         })?;
         self.partition_by = vec![RUN_TIME_COLUMN.to_string()];
