@@ -22,7 +22,7 @@
 mod sink;
 mod state;
 
-pub use sink::{Outgoing, Sink, SinkSecrets, SinkSpec, webhook_signature};
+pub use sink::{Outgoing, Position, Rotation, Sink, SinkSecrets, SinkSpec, webhook_signature};
 pub use state::{RaisedAlert, RuleRun, State, Status, Tick};
 
 /// The latest run at or before `now` of a rule run every `interval_ms`.
@@ -36,13 +36,14 @@ pub type NamedSink = (String, Box<dyn Sink>);
 /// How many alerts a sink is handed at a time.
 const DELIVERY_BATCH: usize = 500;
 
-/// Hands each sink what its outbox holds; returns how many alerts were delivered, and the
-/// first failure of each sink that failed (its alerts stay in the outbox for the next tick).
-pub async fn deliver(state: &mut State, sinks: &mut [NamedSink]) -> (usize, Vec<anyhow::Error>) {
+/// Hands each sink what its outbox holds, at `now` (epoch ms: when files rotate by day);
+/// returns how many alerts were delivered, and the first failure of each sink that failed
+/// (its alerts stay in the outbox for the next tick).
+pub async fn deliver(state: &mut State, sinks: &mut [NamedSink], now: i64) -> (usize, Vec<anyhow::Error>) {
     let mut delivered = 0;
     let mut failures = Vec::new();
     for (name, sink) in sinks.iter_mut() {
-        match deliver_to(state, name, sink.as_mut()).await {
+        match deliver_to(state, name, sink.as_mut(), now).await {
             Ok(count) => delivered += count,
             Err(error) => failures.push(error.context(format!("sink {name}"))),
         }
@@ -50,23 +51,28 @@ pub async fn deliver(state: &mut State, sinks: &mut [NamedSink]) -> (usize, Vec<
     (delivered, failures)
 }
 
-async fn deliver_to(state: &mut State, name: &str, sink: &mut dyn Sink) -> anyhow::Result<usize> {
+async fn deliver_to(state: &mut State, name: &str, sink: &mut dyn Sink, now: i64) -> anyhow::Result<usize> {
     let mut count = 0;
     loop {
         let batch = state.undelivered(name, DELIVERY_BATCH)?;
         if batch.is_empty() {
             return Ok(count);
         }
+        if let Some(begun) = sink.rotate(now)? {
+            state.delivered(name, &[], Some(&begun))?;
+        }
         let alerts: Vec<Outgoing> = batch.iter().map(|(id, document)| Outgoing { id, document }).collect();
         let position = sink.deliver(&alerts).await?;
         let ids: Vec<String> = batch.into_iter().map(|(id, _)| id).collect();
-        state.delivered(name, &ids, position)?;
+        state.delivered(name, &ids, position.as_ref())?;
         count += ids.len();
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use keytrail_source::AwsOptions;
+
     use super::*;
 
     #[test]
@@ -80,7 +86,7 @@ mod tests {
     async fn an_outbox_is_emptied_into_its_sink_and_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alerts.ndjson");
-        let spec = SinkSpec::Ndjson(path.clone());
+        let spec = SinkSpec::Ndjson { path: path.clone(), rotation: Rotation::default() };
         let mut state = State::open(dir.path()).unwrap();
         let tick = Tick { started: 1, now: 1, objects: 0, events: 0, newest_delivery: None, seconds: 0.0 };
         let alert = |id: &str| RaisedAlert {
@@ -92,18 +98,20 @@ mod tests {
         state.commit_tick(&tick, None, &[], &[alert("a"), alert("b")], &[spec.name()]).unwrap();
         let mut sinks = vec![(
             spec.name(),
-            spec.open(state.sink_position(&spec.name()).unwrap(), &SinkSecrets::default()).unwrap(),
+            spec.open(state.sink_position(&spec.name()).unwrap(), &SinkSecrets::default(), &AwsOptions::default())
+                .unwrap(),
         )];
-        assert_eq!(deliver(&mut state, &mut sinks).await.0, 2);
+        assert_eq!(deliver(&mut state, &mut sinks, 1).await.0, 2);
         drop((sinks, state));
 
         let mut state = State::open(dir.path()).unwrap();
         state.commit_tick(&tick, None, &[], &[alert("b"), alert("c")], &[spec.name()]).unwrap();
         let mut sinks = vec![(
             spec.name(),
-            spec.open(state.sink_position(&spec.name()).unwrap(), &SinkSecrets::default()).unwrap(),
+            spec.open(state.sink_position(&spec.name()).unwrap(), &SinkSecrets::default(), &AwsOptions::default())
+                .unwrap(),
         )];
-        assert_eq!(deliver(&mut state, &mut sinks).await.0, 1);
+        assert_eq!(deliver(&mut state, &mut sinks, 1).await.0, 1);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n");
     }

@@ -3,14 +3,21 @@
 //! keeps them for the next tick, and detection goes on. Every sink is given each alert's id,
 //! so that a receiver can drop what a retry sends again.
 
+mod asff;
+mod aws;
 mod elasticsearch;
 mod http;
 mod ndjson;
+mod security_hub;
+mod sns;
 mod webhook;
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use keytrail_source::AwsOptions;
+
+pub use ndjson::Rotation;
 pub use webhook::signature as webhook_signature;
 
 /// A sink as given on the command line (`--sink`).
@@ -18,16 +25,21 @@ pub use webhook::signature as webhook_signature;
 pub enum SinkSpec {
     /// One JSON document per line on standard output.
     Stdout,
-    /// One JSON document per line, appended to a file.
-    Ndjson(PathBuf),
+    /// One JSON document per line, appended to a file, or to a series of them.
+    Ndjson { path: PathBuf, rotation: Rotation },
     /// An HTTP POST of each alert's JSON to a URL.
     Webhook(String),
     /// Elasticsearch's or OpenSearch's `_bulk` API into an index: `URL/INDEX`.
     Elasticsearch { url: String, index: String },
+    /// An SNS `Publish` of each alert to a topic: `sns:TOPIC_ARN`.
+    Sns(String),
+    /// Security Hub `BatchImportFindings` in a region, each alert as a finding:
+    /// `securityhub:REGION`.
+    SecurityHub(String),
 }
 
 /// The forms `--sink` takes.
-const FORMS: &str = "stdout, ndjson:PATH, webhook:URL or elasticsearch:URL/INDEX";
+const FORMS: &str = "stdout, ndjson:PATH, webhook:URL, elasticsearch:URL/INDEX, sns:TOPIC_ARN or securityhub:REGION";
 
 impl FromStr for SinkSpec {
     type Err = String;
@@ -44,7 +56,7 @@ impl FromStr for SinkSpec {
             false => Err(format!("{kind}: {:?} is not an http:// or https:// URL", http::without_credentials(target))),
         };
         match kind {
-            "ndjson" => Ok(SinkSpec::Ndjson(PathBuf::from(target))),
+            "ndjson" => Ok(SinkSpec::Ndjson { path: PathBuf::from(target), rotation: Rotation::default() }),
             "webhook" => Ok(SinkSpec::Webhook(url(target)?)),
             "elasticsearch" => {
                 let full = url(target)?;
@@ -56,9 +68,27 @@ impl FromStr for SinkSpec {
                         .to_string()),
                 }
             }
+            "sns" => match sns::parse_arn(target) {
+                Some(_) => Ok(SinkSpec::Sns(target.to_string())),
+                None => Err(format!(
+                    "sns: {target:?} is not an SNS topic ARN, e.g. arn:aws:sns:us-east-1:123456789012:keytrail-alerts"
+                )),
+            },
+            "securityhub" if is_region(target) => Ok(SinkSpec::SecurityHub(target.to_string())),
+            "securityhub" => Err(format!("securityhub: {target:?} is not an AWS region, e.g. us-east-1")),
             _ => Err(unknown()),
         }
     }
+}
+
+/// Whether `text` has the form of an AWS region: `us-east-1`, `us-gov-west-1`, `cn-north-1`.
+fn is_region(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|number| number.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl SinkSpec {
@@ -67,24 +97,34 @@ impl SinkSpec {
     pub fn name(&self) -> String {
         match self {
             SinkSpec::Stdout => "stdout".to_string(),
-            SinkSpec::Ndjson(path) => format!("ndjson:{}", path.display()),
+            SinkSpec::Ndjson { path, .. } => format!("ndjson:{}", path.display()),
             SinkSpec::Webhook(url) => format!("webhook:{}", http::without_credentials(url)),
             SinkSpec::Elasticsearch { url, index } => {
                 format!("elasticsearch:{}/{index}", http::without_credentials(url))
             }
+            SinkSpec::Sns(arn) => format!("sns:{arn}"),
+            SinkSpec::SecurityHub(region) => format!("securityhub:{region}"),
         }
     }
 
     /// Opens the sink where its last recorded delivery left it (`position`, for files; see
-    /// the `ndjson` module), with `secrets`.
-    pub fn open(&self, position: Option<u64>, secrets: &SinkSecrets) -> anyhow::Result<Box<dyn Sink>> {
+    /// the `ndjson` module), with `secrets`; the AWS sinks reach AWS as `aws` says, from their
+    /// first delivery on.
+    pub fn open(
+        &self,
+        position: Option<Position>,
+        secrets: &SinkSecrets,
+        aws: &AwsOptions,
+    ) -> anyhow::Result<Box<dyn Sink>> {
         Ok(match self {
             SinkSpec::Stdout => Box::new(ndjson::Stdout),
-            SinkSpec::Ndjson(path) => Box::new(ndjson::NdjsonFile::open(path, position)?),
+            SinkSpec::Ndjson { path, rotation } => Box::new(ndjson::NdjsonFile::open(path, *rotation, position)?),
             SinkSpec::Webhook(url) => Box::new(webhook::Webhook::new(url, secrets.webhook.clone())?),
             SinkSpec::Elasticsearch { url, index } => {
                 Box::new(elasticsearch::Bulk::new(url, index, secrets.elasticsearch_api_key.clone())?)
             }
+            SinkSpec::Sns(arn) => Box::new(sns::Topic::new(arn, aws)?),
+            SinkSpec::SecurityHub(region) => Box::new(security_hub::SecurityHub::new(region, aws)),
         })
     }
 }
@@ -127,16 +167,30 @@ pub struct Outgoing<'a> {
     pub document: &'a str,
 }
 
+/// Where a file sink stands: the file it writes, when it is not the sink's own path (a
+/// rotated series), and that file's length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: Option<PathBuf>,
+    pub length: u64,
+}
+
 /// A place alerts are delivered to.
 #[async_trait::async_trait]
 pub trait Sink: Send {
     /// Delivers `alerts` in order; returns where the sink now stands, for sinks whose restart
     /// needs it (files), which the state records with the delivery.
-    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<u64>>;
+    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<Position>>;
 
     /// Where the sink stands now, before any delivery (files: their length).
-    fn position(&self) -> Option<u64> {
+    fn position(&self) -> Option<Position> {
         None
+    }
+
+    /// Called before each delivery at `now` (epoch ms): a sink that moves on to a new file
+    /// returns its position there, which is recorded before anything is written to it.
+    fn rotate(&mut self, _now: i64) -> anyhow::Result<Option<Position>> {
+        Ok(None)
     }
 }
 
@@ -147,7 +201,8 @@ mod tests {
     #[test]
     fn sinks_are_named_on_the_command_line() {
         assert_eq!("stdout".parse(), Ok(SinkSpec::Stdout));
-        assert_eq!("ndjson:/tmp/a.ndjson".parse(), Ok(SinkSpec::Ndjson("/tmp/a.ndjson".into())));
+        let file = SinkSpec::Ndjson { path: "/tmp/a.ndjson".into(), rotation: Rotation::default() };
+        assert_eq!("ndjson:/tmp/a.ndjson".parse(), Ok(file));
         assert_eq!("webhook:https://hooks.example/x/".parse(), Ok(SinkSpec::Webhook("https://hooks.example/x".into())));
         let bulk = "elasticsearch:http://es:9200/keytrail-alerts".parse::<SinkSpec>().unwrap();
         assert_eq!(bulk, SinkSpec::Elasticsearch { url: "http://es:9200".into(), index: "keytrail-alerts".into() });
@@ -156,6 +211,12 @@ mod tests {
         assert!("ndjson:".parse::<SinkSpec>().is_err());
         assert!("webhook:ftp://x".parse::<SinkSpec>().unwrap_err().contains("not an http"));
         assert!("elasticsearch:http://es:9200".parse::<SinkSpec>().unwrap_err().contains("name the index"));
+        let topic = "arn:aws:sns:eu-west-1:123456789012:keytrail-alerts.fifo";
+        assert_eq!(format!("sns:{topic}").parse(), Ok(SinkSpec::Sns(topic.into())));
+        assert!("sns:keytrail-alerts".parse::<SinkSpec>().unwrap_err().contains("not an SNS topic ARN"));
+        assert_eq!("securityhub:us-gov-west-1".parse(), Ok(SinkSpec::SecurityHub("us-gov-west-1".into())));
+        assert!("securityhub:Europe".parse::<SinkSpec>().unwrap_err().contains("not an AWS region"));
+        assert_eq!(SinkSpec::SecurityHub("eu-west-1".into()).name(), "securityhub:eu-west-1");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use crate::sink::Position;
+
 const FILE_NAME: &str = "state.sqlite";
 
 const SCHEMA: &str = "
@@ -39,7 +41,7 @@ create table if not exists outbox (
     alert_id text not null references alerts (id),
     primary key (sink, alert_id)
 );
-create table if not exists sink_positions (sink text primary key, position integer not null);
+create table if not exists sink_positions (sink text primary key, position integer not null, file text);
 create table if not exists ticks (
     started integer primary key,
     now integer not null,
@@ -233,30 +235,34 @@ impl State {
         read().with_context(|| self.context("cannot read the outbox"))
     }
 
-    /// Where `sink` stood after its last delivery (a byte offset for files), if it has one.
-    pub fn sink_position(&self, sink: &str) -> anyhow::Result<Option<u64>> {
-        let position: Option<i64> = self
+    /// Where `sink` stood after its last delivery (files: which file, and its length), if it
+    /// has a position.
+    pub fn sink_position(&self, sink: &str) -> anyhow::Result<Option<Position>> {
+        let position: Option<(i64, Option<String>)> = self
             .connection
-            .query_row("select position from sink_positions where sink = ?1", [sink], |row| row.get(0))
+            .query_row("select position, file from sink_positions where sink = ?1", [sink], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()
             .with_context(|| self.context("cannot read the sinks' positions"))?;
-        Ok(position.map(|p| p as u64))
+        Ok(position.map(|(length, file)| Position { file: file.map(PathBuf::from), length: length as u64 }))
     }
 
     /// `ids` are delivered to `sink`, which now stands at `position`: in one transaction, so
     /// that a restart knows exactly what the sink holds.
-    pub fn delivered(&mut self, sink: &str, ids: &[String], position: Option<u64>) -> anyhow::Result<()> {
+    pub fn delivered(&mut self, sink: &str, ids: &[String], position: Option<&Position>) -> anyhow::Result<()> {
         let path = self.path.clone();
         let write = |connection: &mut Connection| -> rusqlite::Result<()> {
             let transaction = connection.transaction()?;
             for id in ids {
                 transaction.execute("delete from outbox where sink = ?1 and alert_id = ?2", params![sink, id])?;
             }
-            if let Some(position) = position {
+            if let Some(Position { file, length }) = position {
+                let file = file.as_ref().map(|f| f.to_string_lossy());
                 transaction.execute(
-                    "insert into sink_positions (sink, position) values (?1, ?2)
-                     on conflict (sink) do update set position = excluded.position",
-                    params![sink, position as i64],
+                    "insert into sink_positions (sink, position, file) values (?1, ?2, ?3)
+                     on conflict (sink) do update set position = excluded.position, file = excluded.file",
+                    params![sink, *length as i64, file],
                 )?;
             }
             transaction.commit()
@@ -337,9 +343,10 @@ mod tests {
 
         let pending = state.undelivered("stdout", 10).unwrap();
         assert_eq!(pending.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-        state.delivered("stdout", &["a".to_string()], Some(42)).unwrap();
+        let position = Position { file: Some("alerts.1.ndjson".into()), length: 42 };
+        state.delivered("stdout", &["a".to_string()], Some(&position)).unwrap();
         assert_eq!(state.undelivered("stdout", 10).unwrap().len(), 1);
-        assert_eq!(state.sink_position("stdout").unwrap(), Some(42));
+        assert_eq!(state.sink_position("stdout").unwrap(), Some(position));
 
         // Another process reads it while the watch holds it open.
         let status = State::open_read_only(dir.path()).unwrap().status(5).unwrap();

@@ -1,6 +1,7 @@
 //! The HTTP sinks against a server on 127.0.0.1 that records what it is sent: alerts leave a
 //! sink's outbox once the receiver has taken them, and stay in it while the receiver fails.
 
+use keytrail_source::AwsOptions;
 use keytrail_testkit::http::Recorder;
 use keytrail_watch::{NamedSink, RaisedAlert, SinkSecrets, SinkSpec, State, Tick, deliver};
 
@@ -20,7 +21,7 @@ fn outbox(dir: &std::path::Path, spec: &SinkSpec, ids: &[&str], secrets: &SinkSe
     let mut state = State::open(dir).unwrap();
     let alerts: Vec<_> = ids.iter().map(|id| alert(id)).collect();
     state.commit_tick(&TICK, None, &[], &alerts, &[spec.name()]).unwrap();
-    let sink = spec.open(None, secrets).unwrap();
+    let sink = spec.open(None, secrets, &AwsOptions::default()).unwrap();
     (state, vec![(spec.name(), sink)])
 }
 
@@ -35,7 +36,7 @@ async fn a_webhook_gets_each_alert_signed_retried_past_a_server_error() {
     let spec: SinkSpec = format!("webhook:{}/hook", server.url).parse().unwrap();
     let secrets = SinkSecrets { webhook: Some(b"s3cret".to_vec()), ..SinkSecrets::default() };
     let (mut state, mut sinks) = outbox(dir.path(), &spec, &["a", "b"], &secrets);
-    let (delivered, failures) = deliver(&mut state, &mut sinks).await;
+    let (delivered, failures) = deliver(&mut state, &mut sinks, 1).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!((delivered, waiting(&state, &spec)), (2, 0));
 
@@ -57,7 +58,7 @@ async fn a_webhook_that_keeps_failing_leaves_the_alerts_for_the_next_tick() {
     let dir = tempfile::tempdir().unwrap();
     let spec: SinkSpec = format!("webhook:{}/hook", server.url).parse().unwrap();
     let (mut state, mut sinks) = outbox(dir.path(), &spec, &["a"], &SinkSecrets::default());
-    let (delivered, failures) = deliver(&mut state, &mut sinks).await;
+    let (delivered, failures) = deliver(&mut state, &mut sinks, 1).await;
     assert_eq!((delivered, waiting(&state, &spec)), (0, 1));
     assert!(format!("{:#}", failures[0]).contains("400"), "{:#}", failures[0]);
     // Not a server error: not retried; no secret, no signature.
@@ -73,7 +74,7 @@ async fn elasticsearch_creates_each_alert_under_its_id_and_takes_one_already_the
     let spec: SinkSpec = format!("elasticsearch:{}/keytrail-alerts", server.url).parse().unwrap();
     let secrets = SinkSecrets { elasticsearch_api_key: Some("a2V5".into()), ..SinkSecrets::default() };
     let (mut state, mut sinks) = outbox(dir.path(), &spec, &["a", "b"], &secrets);
-    let (delivered, failures) = deliver(&mut state, &mut sinks).await;
+    let (delivered, failures) = deliver(&mut state, &mut sinks, 1).await;
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!((delivered, waiting(&state, &spec)), (2, 0));
 
@@ -95,7 +96,7 @@ async fn elasticsearch_refusing_an_alert_keeps_the_batch_in_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let spec: SinkSpec = format!("elasticsearch:{}/keytrail-alerts", server.url).parse().unwrap();
     let (mut state, mut sinks) = outbox(dir.path(), &spec, &["a"], &SinkSecrets::default());
-    let (delivered, failures) = deliver(&mut state, &mut sinks).await;
+    let (delivered, failures) = deliver(&mut state, &mut sinks, 1).await;
     assert_eq!((delivered, waiting(&state, &spec)), (0, 1));
     assert!(format!("{:#}", failures[0]).contains("alert a: 400 mapper_parsing_exception"), "{:#}", failures[0]);
 }

@@ -243,12 +243,20 @@ pub struct WatchArgs {
     /// Leave out keytrail's built-in rules.
     #[arg(long)]
     pub no_builtin: bool,
-    /// Where alerts go (repeatable): stdout; ndjson:PATH (appended); webhook:URL (a POST of
+    /// Where alerts go (repeatable): stdout; ndjson:PATH (appended; see --rotate-*); webhook:URL (a POST of
     /// each alert, signed with KEYTRAIL_WEBHOOK_SECRET if set); elasticsearch:URL/INDEX (the
-    /// _bulk API; KEYTRAIL_ELASTICSEARCH_API_KEY, or a user and password in the URL).
-    /// Default: stdout.
+    /// _bulk API; KEYTRAIL_ELASTICSEARCH_API_KEY, or a user and password in the URL);
+    /// sns:TOPIC_ARN (an SNS Publish of each alert); securityhub:REGION (each alert as a Security
+    /// Hub finding). The AWS sinks use --profile and --endpoint-url. Default: stdout.
     #[arg(long = "sink", value_name = "SINK")]
     pub sinks: Vec<keytrail_watch::SinkSpec>,
+    /// Rotate ndjson sinks by day (UTC): alerts-2026-12-08.ndjson, alerts-2026-12-09.ndjson, …
+    /// beside the path given.
+    #[arg(long)]
+    pub rotate_daily: bool,
+    /// Rotate ndjson sinks by size: a new file (alerts.1.ndjson, …) once one holds SIZE.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub rotate_size: Option<usize>,
     /// Look for new logs and run what is due once, then exit (for cron, or to catch up).
     #[arg(long)]
     pub once: bool,

@@ -2,7 +2,7 @@
 //! at a time, by the delivery time in their names, and a watch (`--once --now` the replay's
 //! clock) takes each step; its alerts must be those of a hunt of the finished logs, each
 //! delivered once. A watch killed (SIGKILL) at moments spread over its ticks, then started
-//! again, must end with the alerts of one that never stopped, none twice.
+//! again, must end with the alerts of one that never stopped, none twice, in its rotated files.
 
 mod common;
 
@@ -138,7 +138,9 @@ fn a_watch_killed_at_any_moment_loses_and_repeats_no_alert() {
         run(0, &args.iter().map(String::as_str).collect::<Vec<_>>());
 
         killed_arrivals.arrive(&folder("incoming-killed"), now);
-        let args = watch_once(&folder("incoming-killed"), &folder("state-killed"), &folder("killed.ndjson"), now);
+        let mut args = watch_once(&folder("incoming-killed"), &folder("state-killed"), &folder("killed.ndjson"), now);
+        // Its file rotated by day and at every few alerts: killed across rotations too.
+        args.extend(["--rotate-daily", "--rotate-size", "1KB"].map(str::to_string));
         // Killed (SIGKILL) after a delay that sweeps a tick's phases: listing, ingest, rules, commit, delivery.
         for attempt in 0..2u64 {
             let mut child = keytrail(&args.iter().map(String::as_str).collect::<Vec<_>>())
@@ -156,8 +158,15 @@ fn a_watch_killed_at_any_moment_loses_and_repeats_no_alert() {
         tick += 1;
     }
     let (uninterrupted, lines) = alerts(&std::fs::read_to_string(folder("alerts.ndjson")).unwrap());
-    let (killed, killed_lines) = alerts(&std::fs::read_to_string(folder("killed.ndjson")).unwrap());
+    let series: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.file_name().unwrap().to_string_lossy().starts_with("killed-"))
+        .collect();
+    let text: String = series.iter().map(|path| std::fs::read_to_string(path).unwrap()).collect();
+    let (killed, killed_lines) = alerts(&text);
     assert!(lines > 0);
+    assert!(series.len() >= 2, "rotated: {series:?}");
     assert_eq!(killed_lines, killed.len(), "an alert delivered twice");
     assert_eq!(killed, uninterrupted);
 }
@@ -183,4 +192,42 @@ fn every_alert_reaches_every_sink() {
     assert!(lines > 0);
     let posted: Vec<String> = server.requests().iter().map(|r| r.body.clone()).collect();
     assert_eq!(alerts(&posted.join("\n")).0, on_stdout);
+}
+
+#[test]
+fn a_tick_that_fails_is_tried_again_and_the_watch_goes_on() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let arrivals = Arrivals::simulate(&dir.path().join("estate"), "1", "500");
+    let (logs, away) = (arrivals.estate.join("AWSLogs"), dir.path().join("away"));
+    let state = dir.path().join("state");
+    let args = ["watch", logs.to_str().unwrap(), "--state", state.to_str().unwrap(), "--poll", "1"];
+    let mut child = keytrail(&[&args[..], &["--now", "2024-05-03T00:00:00Z", "--sink", "ndjson:/dev/null"]].concat())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A watch that stops printing is stopped, and the test fails rather than hangs.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(180));
+        let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
+    });
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map(Result::unwrap);
+    let mut next_tick = || lines.find(|line| line.starts_with("keytrail watch:")).expect("the watch goes on");
+    assert!(next_tick().contains("new log files"), "the first tick reads the logs");
+    // The logs' folder goes away (an unmounted disk): ticks fail and say so.
+    std::fs::rename(&logs, &away).unwrap();
+    let failed = loop {
+        let line = next_tick();
+        if line.contains("failed") {
+            break line;
+        }
+    };
+    assert!(failed.contains("trying again in 1 s"), "{failed}");
+    // Back: the watch takes up its work.
+    std::fs::rename(&away, &logs).unwrap();
+    while !next_tick().contains("new log files") {}
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::http::{client, send_with_retries, without_credentials};
-use super::{Outgoing, Sink};
+use super::{Outgoing, Position, Sink};
 
 pub struct Bulk {
     endpoint: String,
@@ -55,7 +55,7 @@ pub fn first_failure(answer: &Value) -> Option<String> {
 
 #[async_trait::async_trait]
 impl Sink for Bulk {
-    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<u64>> {
+    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<Position>> {
         let shown = without_credentials(&self.endpoint);
         let body = bulk_body(alerts);
         let request = || {

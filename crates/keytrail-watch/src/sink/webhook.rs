@@ -8,7 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::http::{client, send_with_retries, without_credentials};
-use super::{Outgoing, Sink};
+use super::{Outgoing, Position, Sink};
 
 pub struct Webhook {
     url: String,
@@ -32,7 +32,7 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 
 #[async_trait::async_trait]
 impl Sink for Webhook {
-    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<u64>> {
+    async fn deliver(&mut self, alerts: &[Outgoing<'_>]) -> anyhow::Result<Option<Position>> {
         let shown = without_credentials(&self.url);
         for alert in alerts {
             let request = || {

@@ -9,7 +9,7 @@ use keytrail_detect::{EventStore, HuntOptions, hunt, reach_ms};
 use keytrail_lake::{Lake, LakeTable};
 use keytrail_rules::{Detection, RuleSet};
 use keytrail_source::{DiscoverOptions, Sources, TimeRange};
-use keytrail_watch::{RaisedAlert, RuleRun, SinkSecrets, SinkSpec, State, Tick, latest_run};
+use keytrail_watch::{RaisedAlert, Rotation, RuleRun, SinkSecrets, SinkSpec, State, Tick, latest_run};
 
 use super::hunt::load_rules;
 use super::ingest::ingest_new;
@@ -42,42 +42,84 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     let lake = Lake::create(&args.state.join("lake"))?;
     let mut state = State::open(&args.state)?;
-    let specs = if args.sinks.is_empty() { vec![SinkSpec::Stdout] } else { args.sinks.clone() };
+    let mut specs = if args.sinks.is_empty() { vec![SinkSpec::Stdout] } else { args.sinks.clone() };
+    for spec in &mut specs {
+        if let SinkSpec::Ndjson { rotation, .. } = spec {
+            *rotation = Rotation { daily: args.rotate_daily, max_bytes: args.rotate_size.map(|size| size as u64) };
+        }
+    }
     let secrets = SinkSecrets::from_environment();
+    let aws = args.read.aws.options();
     let mut sinks = Vec::new();
     for spec in &specs {
         let name = spec.name();
-        let position = state.sink_position(&name)?;
-        let sink = spec.open(position, &secrets)?;
-        // Where a new sink file starts: what it held before the watch is the user's.
-        if position.is_none() && sink.position().is_some() {
-            state.delivered(&name, &[], sink.position())?;
+        let recorded = state.sink_position(&name)?;
+        let sink = spec.open(recorded.clone(), &secrets, &aws)?;
+        // Where a new sink file starts (what it held before is the user's), or where a sink
+        // whose rotation was changed goes on.
+        if sink.position() != recorded {
+            state.delivered(&name, &[], sink.position().as_ref())?;
         }
         sinks.push((name, sink));
     }
-    let sink_names: Vec<String> = sinks.iter().map(|(name, _)| name.clone()).collect();
-    let mut last_full_listing: Option<i64> = None;
+    let sink_names = sinks.iter().map(|(name, _)| name.clone()).collect();
+    let mut watch = Watch { rules, lake, reading, state, sinks, sink_names, last_full_listing: None };
     loop {
         let started = chrono::Utc::now().timestamp_millis();
         let now = args.now.map_or(started, |t| t.timestamp_millis());
+        let wait_ms = match watch.tick(&args, started, now, quiet).await {
+            Ok(()) if args.once => return Ok(ExitCode::SUCCESS),
+            // The next look: the next run due, or the poll, whichever comes first.
+            Ok(()) => {
+                let clock = DueClock { now, settle_ms: args.settle };
+                let next_run = watch.rules.detections.iter().map(|d| clock.next_due(d)).min().unwrap_or(i64::MAX);
+                (next_run - now).clamp(0, args.poll as i64 * 1_000)
+            }
+            Err(error) if args.once => return Err(error),
+            // Nothing of a failed tick was committed: the next one does its work again.
+            Err(error) => {
+                eprintln!("keytrail watch: the tick failed, trying again in {} s: {error:#}", args.poll);
+                args.poll as i64 * 1_000
+            }
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
+    }
+}
+
+/// A running watch: its rules, lake, state and sinks.
+struct Watch {
+    rules: RuleSet,
+    lake: Lake,
+    reading: Reading,
+    state: State,
+    sinks: Vec<keytrail_watch::NamedSink>,
+    sink_names: Vec<String>,
+    /// When the sources were last listed whole.
+    last_full_listing: Option<i64>,
+}
+
+impl Watch {
+    /// One look at the sources at `now`: new logs into the lake, the runs due, their alerts
+    /// committed and delivered.
+    async fn tick(&mut self, args: &WatchArgs, started: i64, now: i64, quiet: bool) -> anyhow::Result<()> {
         let timer = std::time::Instant::now();
         // Folders and prefixes are listed anew each tick: what is new is what the lake lacks.
-        let full_listing = last_full_listing.is_none_or(|at| now - at >= FULL_LISTING_EVERY_MS);
+        let full_listing = self.last_full_listing.is_none_or(|at| now - at >= FULL_LISTING_EVERY_MS);
         let since =
             if full_listing { None } else { chrono::DateTime::from_timestamp_millis(now - FULL_LISTING_EVERY_MS) };
-        if full_listing {
-            last_full_listing = Some(now);
-        }
         let discover = DiscoverOptions { time_range: TimeRange { since, until: None }, aws: args.read.aws.options() };
         let sources = Sources::discover(&args.read.paths, &discover).await?;
-        let progress = Progress::follow(reading.report.clone(), quiet || !args.once);
-        let ingested = ingest_new(&reading, &sources, &lake, progress).await?;
+        let progress = Progress::follow(self.reading.report.clone(), quiet || !args.once);
+        let ingested = ingest_new(&self.reading, &sources, &self.lake, progress).await?;
+        if full_listing {
+            self.last_full_listing = Some(now);
+        }
         if ingested.objects > 0 {
             // What the read skipped, so far: counted over the watch's life.
-            reading.finish(quiet, args.read.errors.as_deref());
+            self.reading.finish(quiet, args.read.errors.as_deref());
         }
         let clock = DueClock { now, settle_ms: args.settle };
-        let outcome = run_due(&rules, &lake, &reading, &state, clock, args.baseline.into()).await?;
+        let outcome = run_due(&self.rules, &self.lake, &self.reading, &self.state, clock, args.baseline.into()).await?;
         let tick = Tick {
             started,
             now,
@@ -86,8 +128,9 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             newest_delivery: outcome.newest_delivery,
             seconds: timer.elapsed().as_secs_f64(),
         };
-        let new = state.commit_tick(&tick, outcome.estate_start, &outcome.runs, &outcome.alerts, &sink_names)?;
-        let (_, failures) = keytrail_watch::deliver(&mut state, &mut sinks).await;
+        let new =
+            self.state.commit_tick(&tick, outcome.estate_start, &outcome.runs, &outcome.alerts, &self.sink_names)?;
+        let (_, failures) = keytrail_watch::deliver(&mut self.state, &mut self.sinks, now).await;
         for failure in failures {
             tracing::warn!("{failure:#}: its alerts wait in the outbox for the next tick");
         }
@@ -100,13 +143,7 @@ pub async fn run(args: WatchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 tick.seconds
             );
         }
-        if args.once {
-            return Ok(ExitCode::SUCCESS);
-        }
-        // The next look: the next run due, or the poll, whichever comes first.
-        let next_run = rules.detections.iter().map(|d| clock.next_due(d)).min().unwrap_or(i64::MAX);
-        let wait_ms = (next_run - now).clamp(0, args.poll as i64 * 1_000);
-        tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)).await;
+        Ok(())
     }
 }
 
