@@ -37,9 +37,13 @@ run() {
   local name=$1 bin=$2 status=0
   shift 2
   /usr/bin/time -f '%e %M' -o "$out/time" "$bin" "$@" > "$out/stdout" 2> "$out/stderr" || status=$?
-  [ "$status" -le 1 ] || { cat "$out/stderr" >&2; exit 2; }
-  read -r wall rss < <(tail -1 "$out/time")
+  # A hunt whose rules partly failed (status 2, each failure named) still measured the others.
+  local failed
+  failed=$(grep -c '^keytrail: rule failed' "$out/stderr" || true)
+  [ "$status" -le 1 ] || [ "$failed" -gt 0 ] || { cat "$out/stderr" >&2; exit 2; }
+  read -r wall rss < <(grep -E '^[0-9.]+ [0-9]+$' "$out/time" | tail -1)
   printf '%-34s %7.2f s  %5d MB peak RSS  %s\n' "$name" "$wall" $((rss / 1024)) "$(wc -l < "$out/stdout") lines out"
+  [ "$failed" -eq 0 ] || grep '^keytrail: rule failed' "$out/stderr" | cut -c1-220 | sed 's/^/    /'
 }
 # estate SCALE: the estate of that scale, simulated the first time.
 estate() {
