@@ -121,6 +121,7 @@ fn a_watch_over_arriving_logs_raises_what_a_hunt_of_the_finished_logs_raises_onc
     assert_eq!(alerts(&std::fs::read_to_string(&sink).unwrap()).1, lines);
     let status = run(0, &["watch", "--status", "--state", state.to_str().unwrap()]);
     assert!(status.contains(&format!("alerts raised: {lines}")), "{status}");
+    assert!(status.contains("events a minute"), "{status}");
 }
 
 #[test]

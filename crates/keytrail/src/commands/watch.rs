@@ -2,6 +2,7 @@
 //! design is keytrail_watch's crate doc).
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -287,30 +288,49 @@ async fn run_due(
 
 fn print_status(state: &State) -> anyhow::Result<()> {
     let status = state.status(10)?;
+    // Written, not printed: a closed pipe (`| head`) is an error main takes quietly, not a panic.
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let time = |millis: i64| {
         chrono::DateTime::from_timestamp_millis(millis)
             .map_or_else(|| millis.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     };
-    println!("alerts raised: {}", status.alerts);
+    writeln!(out, "alerts raised: {}", status.alerts)?;
     for (sink, count) in &status.undelivered {
-        println!("  not yet delivered to {sink}: {count}");
+        writeln!(out, "  not yet delivered to {sink}: {count}")?;
     }
-    println!("last ticks (newest first):");
+    writeln!(out, "last ticks (newest first):")?;
     for (tick, new) in &status.last_ticks {
         let lag = tick.newest_delivery.map_or("no events yet".to_string(), |newest| {
             format!("newest log delivered {} min before", (tick.now - newest) / 60_000)
         });
-        println!(
+        writeln!(
+            out,
             "  {}: {} new log files, {} events, {new} new alerts in {:.1} s; {lag}",
             time(tick.started),
             tick.objects,
             tick.events,
             tick.seconds
-        );
+        )?;
     }
-    println!("rules (last run, next run):");
+    // The pace: what the ticks after the oldest shown brought, per minute since it started.
+    if let (Some((newest, _)), Some((oldest, _))) = (status.last_ticks.first(), status.last_ticks.last()) {
+        let minutes = (newest.started - oldest.started) as f64 / 60_000.0;
+        if minutes > 0.0 {
+            let later = &status.last_ticks[..status.last_ticks.len() - 1];
+            let objects: u64 = later.iter().map(|(tick, _)| tick.objects).sum();
+            let events: u64 = later.iter().map(|(tick, _)| tick.events).sum();
+            writeln!(
+                out,
+                "pace over the last {minutes:.1} min: {:.1} log files and {:.0} events a minute",
+                objects as f64 / minutes,
+                events as f64 / minutes
+            )?;
+        }
+    }
+    writeln!(out, "rules (last run, next run):")?;
     for rule in &status.rules {
-        println!("  {}  {}  {}", time(rule.last_run), time(rule.last_run + rule.interval_ms), rule.name);
+        writeln!(out, "  {}  {}  {}", time(rule.last_run), time(rule.last_run + rule.interval_ms), rule.name)?;
     }
     Ok(())
 }
