@@ -411,3 +411,29 @@ fn rules_show_toml_prints_the_rule_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains(r#""Tuned Networks""#), "{}", stdout(&output));
 }
+
+/// `keytrail … | head`: the reader goes away before the output is written. Every command that
+/// writes to stdout ends quietly with success, never with a panic.
+#[test]
+fn a_closed_pipe_on_stdout_ends_a_command_quietly() {
+    let commands: [&[&str]; 4] = [
+        &["rules", "check", "--all"],
+        &["rules", "show", "Lambda", "--toml"],
+        &["intel", "list"],
+        &["query", "select 1 as one", "-"],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_keytrail"))
+            .args(args)
+            .env("KEYTRAIL_DATA_DIR", std::env::temp_dir().join("keytrail-closed-pipe-test"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert!(!stderr(&output).contains("panicked"), "{args:?}: {}", stderr(&output));
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+    }
+}

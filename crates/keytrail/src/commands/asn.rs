@@ -1,6 +1,7 @@
 //! `keytrail asn build|lookup`: the IP-to-AS database.
 
 use std::fs::File;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -32,10 +33,12 @@ pub fn run(command: AsnCommand, quiet: bool) -> anyhow::Result<ExitCode> {
         AsnCommand::Lookup { ips, asn_db } => {
             let (enrichment, ..) = open_enrichment(asn_db.as_deref(), None)?;
             let database = enrichment.asn.context("no ASN database to look up in")?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
             for ip in ips {
                 match database.lookup(ip) {
-                    Some(asn) => println!("{ip}\tAS{}\t{}", asn.number, asn.organization),
-                    None => println!("{ip}\t-\t-"),
+                    Some(asn) => writeln!(out, "{ip}\tAS{}\t{}", asn.number, asn.organization)?,
+                    None => writeln!(out, "{ip}\t-\t-")?,
                 }
             }
             Ok(ExitCode::SUCCESS)

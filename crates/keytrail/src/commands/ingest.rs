@@ -1,5 +1,6 @@
 //! `keytrail ingest PATH... --lake DIR`
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use keytrail_ecs::TableSchema;
@@ -51,7 +52,7 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         "log_files_already_in_lake": ingested.known,
         "parquet_files_written": ingested.files,
     });
-    println!("{summary}");
+    writeln!(std::io::stdout(), "{summary}")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
 //! `keytrail intel add FILE`, `keytrail intel list`
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -41,8 +42,10 @@ pub fn run(command: IntelCommand, quiet: bool) -> anyhow::Result<ExitCode> {
             if set.is_empty() {
                 eprintln!("no lists in {} (keytrail intel add FILE)", dir.display());
             }
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
             for (name, size) in set.lists() {
-                println!("{name}\t{size}");
+                writeln!(out, "{name}\t{size}")?;
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `keytrail rules check PATH...`
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,6 +31,9 @@ fn check(paths: Vec<PathBuf>, all: bool) -> anyhow::Result<ExitCode> {
     let schema = rules.table_schema();
     rules.check(schema.arrow());
 
+    // Written, not printed: a closed pipe (`| head`) is an error main takes quietly, not a panic.
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     // Per rule type: (runnable, invalid, unsupported).
     let mut counts: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     for detection in &rules.detections {
@@ -39,23 +43,24 @@ fn check(paths: Vec<PathBuf>, all: bool) -> anyhow::Result<ExitCode> {
         let slot = if problem.kind == RuleErrorKind::Invalid { 1 } else { 2 };
         counts.entry(problem.rule_type.clone().unwrap_or_else(|| "(unreadable)".into())).or_default()[slot] += 1;
     }
-    println!("{:<18} {:>8} {:>8} {:>12}", "type", "runnable", "invalid", "unsupported");
+    writeln!(out, "{:<18} {:>8} {:>8} {:>12}", "type", "runnable", "invalid", "unsupported")?;
     for (rule_type, [runnable, invalid, unsupported]) in &counts {
-        println!("{rule_type:<18} {runnable:>8} {invalid:>8} {unsupported:>12}");
+        writeln!(out, "{rule_type:<18} {runnable:>8} {invalid:>8} {unsupported:>12}")?;
     }
     let total_runnable = rules.detections.len();
-    println!("{total_runnable} of {} rules can run", total_runnable + rules.problems.len());
+    writeln!(out, "{total_runnable} of {} rules can run", total_runnable + rules.problems.len())?;
     if all || paths.is_empty() {
         for detection in &rules.detections {
             let rule = &detection.rule;
-            println!(
+            writeln!(
+                out,
                 "ok: {} {:<9} {:<8} {} ({})",
                 rule.rule_id,
                 rule.rule_type.get_ref(),
                 rule.severity,
                 rule.name,
                 detection.origin
-            );
+            )?;
         }
     }
     let mut problems = rules.problems.clone();
@@ -65,7 +70,7 @@ fn check(paths: Vec<PathBuf>, all: bool) -> anyhow::Result<ExitCode> {
             RuleErrorKind::Invalid => "invalid",
             RuleErrorKind::Unsupported => "unsupported",
         };
-        println!("{label}: {problem}");
+        writeln!(out, "{label}: {problem}")?;
     }
     Ok(exit::flagged(!problems.is_empty()))
 }
@@ -96,36 +101,41 @@ fn show(wanted: &str, paths: &[PathBuf], toml: bool) -> anyhow::Result<ExitCode>
             many.iter().map(|s| s.file.rule.name.as_str()).collect::<Vec<_>>().join("; ")
         ),
     };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     if toml {
-        print!("{}", source.text);
+        write!(out, "{}", source.text)?;
         return Ok(ExitCode::SUCCESS);
     }
     let rule = &source.file.rule;
-    println!("{}\n", rule.name);
-    println!(
+    writeln!(out, "{}\n", rule.name)?;
+    writeln!(
+        out,
         "id: {}   type: {}   severity: {} (risk {})",
         rule.rule_id,
         rule.rule_type.get_ref(),
         rule.severity,
         rule.risk_score
-    );
+    )?;
     let interval = rule.interval.as_ref().map_or(keytrail_rules::DEFAULT_INTERVAL, |s| s.get_ref().as_str());
     let from = rule.from.as_ref().map_or(keytrail_rules::DEFAULT_FROM, |s| s.get_ref().as_str());
-    println!("runs every {interval} over {from}   ({})", source.origin);
+    writeln!(out, "runs every {interval} over {from}   ({})", source.origin)?;
     for threat in &rule.threat {
         let techniques: Vec<String> = threat.technique.iter().map(|t| format!("{} {}", t.id, t.name)).collect();
-        println!("ATT&CK: {} {} — {}", threat.tactic.id, threat.tactic.name, techniques.join(", "));
+        writeln!(out, "ATT&CK: {} {} — {}", threat.tactic.id, threat.tactic.name, techniques.join(", "))?;
     }
-    println!("\n{}", rule.description.trim());
+    writeln!(out, "\n{}", rule.description.trim())?;
     if !rule.false_positives.is_empty() {
-        println!("\nFalse positives:");
-        rule.false_positives.iter().for_each(|fp| println!("- {}", fp.trim()));
+        writeln!(out, "\nFalse positives:")?;
+        for false_positive in &rule.false_positives {
+            writeln!(out, "- {}", false_positive.trim())?;
+        }
     }
     if let Some(note) = &rule.note {
-        println!("\n{}", note.trim());
+        writeln!(out, "\n{}", note.trim())?;
     }
     if let Some(query) = &rule.query {
-        println!("\nQuery ({}):\n{}", rule.language.as_deref().unwrap_or("kuery"), query.get_ref().trim());
+        writeln!(out, "\nQuery ({}):\n{}", rule.language.as_deref().unwrap_or("kuery"), query.get_ref().trim())?;
     }
     Ok(ExitCode::SUCCESS)
 }
