@@ -75,6 +75,17 @@ fn text_of(value: &sonic_rs::Value) -> Option<String> {
     None
 }
 
+/// The value at a dotted ECS name in a JSON document keytrail wrote (an alert, an NDJSON
+/// event): nested objects (`{"user":{"name":…}}`), or the dotted key itself where the writer
+/// kept it dotted, at any level.
+pub fn dotted_value<'v>(document: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
+    let object = document.as_object()?;
+    if let Some(found) = object.get(name) {
+        return Some(found);
+    }
+    name.match_indices('.').find_map(|(at, _)| dotted_value(object.get(&name[..at])?, &name[at + 1..]))
+}
+
 /// The value at a dotted path, whether the document nests objects, uses dotted keys, or mixes
 /// both (`{"aws": {"cloudtrail.user_identity": {"type": …}}}`).
 fn lookup<'v>(value: &'v sonic_rs::Value, path: &str) -> Option<&'v sonic_rs::Value> {

@@ -31,6 +31,7 @@ mod secrets;
 mod table;
 
 pub use builder::BatchBuilder;
+pub use ecs_doc::dotted_value;
 pub use enrich::{Enrichment, EnrichmentFiles};
 pub use event::{EcsEvent, Value};
 pub use flattened::FlattenedPath;

@@ -57,12 +57,13 @@ impl Subject {
                 }));
             }
         };
-        ALERT_FIELDS.iter().find_map(|(name, subject)| one_text(lookup(&alert, name)?).and_then(subject)).ok_or_else(
-            || {
+        ALERT_FIELDS
+            .iter()
+            .find_map(|(name, subject)| one_text(keytrail_ecs::dotted_value(&alert, name)?).and_then(subject))
+            .ok_or_else(|| {
                 let names: Vec<&str> = ALERT_FIELDS.iter().map(|(name, _)| *name).collect();
                 Error::Alert(format!("it names no access key, user or IP (looked for {})", names.join(", ")))
-            },
-        )
+            })
     }
 
     /// Whether an event of the table is one of the subject's.
@@ -86,16 +87,6 @@ impl Subject {
             Subject::Ip(ip) => format!("address {ip}"),
         }
     }
-}
-
-/// The value at a dotted name: nested objects (`{"user":{"name":…}}`), or the dotted key
-/// itself where the alert kept it dotted, at any level.
-fn lookup<'v>(value: &'v Value, name: &str) -> Option<&'v Value> {
-    let object = value.as_object()?;
-    if let Some(found) = object.get(name) {
-        return Some(found);
-    }
-    name.match_indices('.').find_map(|(at, _)| lookup(object.get(&name[..at])?, &name[at + 1..]))
 }
 
 /// A string, or a list holding exactly one string.

@@ -8,7 +8,7 @@
 //! Description and Resources (at least one). Within ASFF's limits: Title 256 characters,
 //! Description 1024, GeneratorId and Id 512, Types 50, Resources 32.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// ASFF's one schema version.
 const SCHEMA_VERSION: &str = "2018-10-08";
@@ -209,24 +209,14 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The value at the dotted `path` of an alert document: nested objects (`{"a":{"b":…}}`), or
-/// a name left dotted where the nesting clashed (`{"a.b":…}`), as alerts are written.
-fn value<'a>(document: &'a Value, path: &str) -> Option<&'a Value> {
-    let object: &Map<String, Value> = document.as_object()?;
-    if let Some(found) = object.get(path) {
-        return Some(found);
-    }
-    path.match_indices('.').find_map(|(at, _)| value(object.get(&path[..at])?, &path[at + 1..]))
-}
-
 /// The non-empty text at `path`.
 fn text<'a>(document: &'a Value, path: &str) -> Option<&'a str> {
-    value(document, path).and_then(Value::as_str).filter(|text| !text.trim().is_empty())
+    keytrail_ecs::dotted_value(document, path).and_then(Value::as_str).filter(|text| !text.trim().is_empty())
 }
 
 /// The non-empty texts at `path`: one, or those of a list (an ES|QL rule's `VALUES(…)`).
 fn texts<'a>(document: &'a Value, path: &str) -> Vec<&'a str> {
-    match value(document, path) {
+    match keytrail_ecs::dotted_value(document, path) {
         Some(Value::String(text)) if !text.trim().is_empty() => vec![text],
         Some(Value::Array(items)) => {
             items.iter().filter_map(Value::as_str).filter(|text| !text.trim().is_empty()).collect()
@@ -415,6 +405,6 @@ mod tests {
     fn dotted_names_left_by_a_clash_are_read() {
         let document = json!({"source": {"ip.extra": 1}, "cloud.account.id": "111122223333"});
         assert_eq!(text(&document, "cloud.account.id"), Some("111122223333"));
-        assert_eq!(value(&document, "source.ip.extra"), Some(&json!(1)));
+        assert_eq!(keytrail_ecs::dotted_value(&document, "source.ip.extra"), Some(&json!(1)));
     }
 }
